@@ -1,0 +1,109 @@
+//! The access policy: who may do what to whose data. Deny by default.
+//!
+//! Every use case asks [`decide`] before it touches data. Rules are written
+//! as explicit grants; anything not granted here is refused.
+
+use crate::{AccountId, Role};
+
+/// Someone who has signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// Their account.
+    pub account_id: AccountId,
+    /// Their role at the moment they signed in or were last checked.
+    pub role: Role,
+}
+
+/// Something an actor wants to do, naming whose data it concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// See an account's profile (name, email, time zone).
+    ViewAccount(AccountId),
+    /// Change an account's profile or password.
+    EditAccount(AccountId),
+    /// List or revoke an account's signed-in sessions.
+    ManageSessions(AccountId),
+    /// Read the audit events about an account's data ("who accessed my data").
+    ViewAuditTrail(AccountId),
+    /// Platform operations: accounts, verification, metrics. Never content.
+    AdministerPlatform,
+}
+
+/// The policy's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead.
+    Allow,
+    /// Refused; the caller learns nothing more.
+    Deny,
+}
+
+impl Decision {
+    /// True for [`Decision::Allow`].
+    pub fn is_allowed(self) -> bool {
+        matches!(self, Decision::Allow)
+    }
+}
+
+/// Decides whether `actor` may perform `action`.
+pub fn decide(actor: &Actor, action: Action) -> Decision {
+    let allowed = match action {
+        // Your own account is yours alone; admins manage accounts through
+        // dedicated admin actions, not by reading profiles.
+        Action::ViewAccount(owner)
+        | Action::EditAccount(owner)
+        | Action::ManageSessions(owner)
+        | Action::ViewAuditTrail(owner) => owner == actor.account_id,
+        Action::AdministerPlatform => actor.role == Role::Admin,
+    };
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::Deny
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role) -> Actor {
+        Actor { account_id: AccountId::new(), role }
+    }
+
+    #[test]
+    fn people_manage_their_own_account() {
+        let me = actor(Role::Client);
+        for action in [
+            Action::ViewAccount(me.account_id),
+            Action::EditAccount(me.account_id),
+            Action::ManageSessions(me.account_id),
+            Action::ViewAuditTrail(me.account_id),
+        ] {
+            assert_eq!(decide(&me, action), Decision::Allow, "{action:?}");
+        }
+    }
+
+    #[test]
+    fn nobody_reaches_another_persons_account_not_even_an_admin() {
+        let other = AccountId::new();
+        for role in Role::ALL {
+            let someone = actor(role);
+            for action in [
+                Action::ViewAccount(other),
+                Action::EditAccount(other),
+                Action::ManageSessions(other),
+                Action::ViewAuditTrail(other),
+            ] {
+                assert_eq!(decide(&someone, action), Decision::Deny, "{role:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_admins_administer() {
+        assert!(decide(&actor(Role::Admin), Action::AdministerPlatform).is_allowed());
+        assert!(!decide(&actor(Role::Therapist), Action::AdministerPlatform).is_allowed());
+        assert!(!decide(&actor(Role::Client), Action::AdministerPlatform).is_allowed());
+    }
+}

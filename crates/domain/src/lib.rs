@@ -1,0 +1,20 @@
+//! Rapport's domain: pure types and rules, no I/O.
+//!
+//! Everything here validates on construction, so code further out never
+//! handles an unchecked email, password, role or time zone.
+
+pub mod access;
+pub mod account;
+pub mod audit;
+pub mod email;
+pub mod ids;
+pub mod password;
+pub mod validation;
+
+pub use access::{Action, Actor, Decision};
+pub use account::{DisplayName, Role, TimeZone};
+pub use audit::AuditAction;
+pub use email::Email;
+pub use ids::{AccountId, AuditEventId, CoupleId, SessionId};
+pub use password::NewPassword;
+pub use validation::FieldErrors;

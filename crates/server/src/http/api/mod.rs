@@ -1,0 +1,95 @@
+//! The JSON API under `/api/v1`, documented by an OpenAPI 3.1 document
+//! generated from these handlers. Every route is registered through
+//! `routes!`, so a route cannot exist without its documentation.
+
+mod accounts;
+mod auth;
+mod me;
+
+use super::{AppState, Problem};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::sync::OnceLock;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Rapport API",
+        version = "1",
+        description = "Accounts, sessions and the audit trail of Rapport. Errors are RFC 9457 problem documents (application/problem+json)."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem)),
+    tags(
+        (name = "accounts", description = "Signing up"),
+        (name = "auth", description = "API tokens"),
+        (name = "me", description = "Your own account, sessions and who accessed your data"),
+        (name = "meta", description = "This document")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every API route with its documentation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::create_account))
+        .routes(routes!(auth::create_token, auth::delete_token))
+        .routes(routes!(me::get_me, me::update_me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::list_sessions))
+        .routes(routes!(me::revoke_session))
+        .routes(routes!(me::audit_events))
+        .routes(routes!(openapi_json))
+}
+
+/// The generated OpenAPI document.
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| router().split_for_parts().1)
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi_json() -> Response {
+    let body = openapi().to_json().unwrap_or_default();
+    let mut response = body.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A role, as the API names it.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleName {
+    Client,
+    Therapist,
+    Admin,
+}
+
+impl From<rapport_domain::Role> for RoleName {
+    fn from(r: rapport_domain::Role) -> Self {
+        match r {
+            rapport_domain::Role::Client => RoleName::Client,
+            rapport_domain::Role::Therapist => RoleName::Therapist,
+            rapport_domain::Role::Admin => RoleName::Admin,
+        }
+    }
+}

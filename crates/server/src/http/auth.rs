@@ -1,0 +1,115 @@
+//! Authentication as extractors, so a handler cannot forget it: `ApiUser`
+//! (bearer token) and `WebUser` (session cookie). Both come only from
+//! `App::authenticate`.
+
+use super::{cookies, AppState, Problem};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
+use rapport_app::{AppError, Authenticated, RequestContext};
+use rapport_store::Account;
+use std::net::{IpAddr, SocketAddr};
+
+/// Where the request came from.
+pub struct ClientContext(pub RequestContext);
+
+fn client_ip(parts: &Parts, trust_proxy: bool) -> Option<IpAddr> {
+    if trust_proxy {
+        // The proxy appends the address it saw; the last entry is the one we can trust.
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+impl FromRequestParts<AppState> for ClientContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientContext(RequestContext {
+            ip: client_ip(parts, state.http.tls_proxy),
+            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        }))
+    }
+}
+
+/// The bearer token of an API request, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// An API caller with a valid bearer token.
+pub struct ApiUser(pub Authenticated);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers).ok_or_else(Problem::unauthenticated)?;
+        Ok(ApiUser(state.app.authenticate(token).await?))
+    }
+}
+
+/// A signed-in browser: the session, the account, and the cookie's token
+/// (the secret its forms are bound to).
+pub struct WebUser {
+    pub auth: Authenticated,
+    pub account: Account,
+    pub csrf: String,
+}
+
+/// Sends the browser to sign in, dropping a dead session cookie.
+pub struct SignInRedirect {
+    secure: bool,
+    unavailable: bool,
+}
+
+impl IntoResponse for SignInRedirect {
+    fn into_response(self) -> Response {
+        if self.unavailable {
+            return super::web::error_page(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "We'll be right back",
+                "We can't reach our database right now. Please try again in a moment.",
+            );
+        }
+        let mut response = Redirect::to("/sign-in").into_response();
+        response.headers_mut().insert(header::SET_COOKIE, cookies::clear(cookies::SESSION, self.secure));
+        response
+    }
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = SignInRedirect;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let secure = state.http.tls_proxy;
+        let token =
+            cookies::get(&parts.headers, cookies::SESSION).ok_or(SignInRedirect { secure, unavailable: false })?;
+        let fail = |e: AppError| SignInRedirect { secure, unavailable: matches!(e, AppError::Unavailable(_)) };
+        let auth = state.app.authenticate(token).await.map_err(fail)?;
+        let account = state.app.my_account(&auth).await.map_err(fail)?;
+        Ok(WebUser { auth, account, csrf: super::csrf::token_for(token) })
+    }
+}
+
+/// A browser that may or may not be signed in.
+pub struct MaybeWebUser(pub Option<WebUser>);
+
+impl FromRequestParts<AppState> for MaybeWebUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(MaybeWebUser(WebUser::from_request_parts(parts, state).await.ok()))
+    }
+}

@@ -1,0 +1,74 @@
+//! The JSON body extractor: 415 for the wrong content type, 413 over the
+//! size limit, 400 for malformed JSON, 422 (per field) for the wrong shape.
+
+use super::Problem;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+/// A JSON request body of type `T`.
+pub struct ApiJson<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !is_json(content_type) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Send the body as JSON with Content-Type: application/json.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is larger than we accept.")
+            } else {
+                Problem::new(StatusCode::BAD_REQUEST, "The request body could not be read.")
+            }
+        })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, format!("The body is not valid JSON ({e}).")))?;
+        if !value.is_object() {
+            return Err(Problem::new(StatusCode::BAD_REQUEST, "The body must be a JSON object."));
+        }
+        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.inner().to_string();
+            let field = match message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+                Some(missing) if path == "." => missing.to_owned(),
+                _ => path,
+            };
+            let nice =
+                if message.starts_with("missing field") { "This field is required.".to_owned() } else { message };
+            let mut problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Some fields need attention.");
+            problem.kind = "urn:rapport:problem:validation".to_owned();
+            problem.title = "Invalid fields".to_owned();
+            problem.errors = Some(BTreeMap::from([(field, vec![nice])]));
+            problem
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("application/json; charset=utf-8"));
+        assert!(is_json("Application/JSON"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+        assert!(!is_json(""));
+    }
+}

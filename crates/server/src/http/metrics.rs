@@ -1,0 +1,106 @@
+//! Prometheus metrics: requests by route and status, and latency.
+
+use super::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Instant;
+
+const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+/// Counters kept in memory by each instance.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+}
+
+impl Metrics {
+    fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        if let Ok(mut requests) = self.requests.lock() {
+            *requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        }
+        if let Ok(mut latency) = self.latency.lock() {
+            let h = latency.entry(route.to_owned()).or_default();
+            for (i, le) in BUCKETS.iter().enumerate() {
+                if seconds <= *le {
+                    h.counts[i] += 1;
+                }
+            }
+            h.sum += seconds;
+            h.count += 1;
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn exposition(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP rapport_http_requests_total HTTP requests by method, matched route and status.\n");
+        out.push_str("# TYPE rapport_http_requests_total counter\n");
+        if let Ok(requests) = self.requests.lock() {
+            for ((method, route, status), n) in requests.iter() {
+                let _ = writeln!(
+                    out,
+                    "rapport_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        out.push_str("# HELP rapport_http_request_duration_seconds Time to answer, by matched route.\n");
+        out.push_str("# TYPE rapport_http_request_duration_seconds histogram\n");
+        if let Ok(latency) = self.latency.lock() {
+            for (route, h) in latency.iter() {
+                for (i, le) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "rapport_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {}",
+                        h.counts[i]
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "rapport_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                    h.count
+                );
+                let _ = writeln!(out, "rapport_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
+                let _ = writeln!(out, "rapport_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+            }
+        }
+        out.push_str("# HELP rapport_websockets_open Open WebSocket connections.\n");
+        out.push_str("# TYPE rapport_websockets_open gauge\nrapport_websockets_open 0\n");
+        out
+    }
+}
+
+/// Middleware: times each request and counts it under its matched route.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(request).await;
+    state.metrics.record(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn render(State(state): State<AppState>) -> Response {
+    let mut response = state.metrics.exposition().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
+}

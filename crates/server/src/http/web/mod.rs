@@ -1,0 +1,132 @@
+//! Server-rendered pages. Every form works without JavaScript and carries
+//! a CSRF token; every page links to crisis resources.
+
+mod account;
+mod pages;
+mod settings;
+
+use super::auth::WebUser;
+use super::AppState;
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/privacy", get(pages::privacy))
+        .route("/crisis", get(pages::crisis))
+        .route("/home", get(pages::home))
+        .route("/sign-up", get(account::sign_up_page).post(account::sign_up))
+        .route("/sign-in", get(account::sign_in_page).post(account::sign_in))
+        .route("/sign-out", post(account::sign_out))
+        .route("/settings", get(settings::page))
+        .route("/settings/profile", post(settings::update_profile))
+        .route("/settings/password", post(settings::change_password))
+        .route("/settings/sessions", get(settings::sessions))
+        .route("/settings/sessions/{id}/revoke", post(settings::revoke_session))
+        .route("/settings/access-log", get(settings::access_log))
+}
+
+/// The signed-in person, as the page header shows them.
+pub struct NavUser {
+    pub display_name: String,
+}
+
+/// What every page's layout needs.
+pub struct Chrome {
+    pub title: String,
+    pub user: Option<NavUser>,
+    /// The CSRF token for forms on this page (including sign-out).
+    pub csrf: String,
+    /// A one-line confirmation shown at the top, e.g. after saving.
+    pub notice: Option<&'static str>,
+}
+
+impl Chrome {
+    pub fn anonymous(title: &str, csrf: String) -> Self {
+        Self { title: title.to_owned(), user: None, csrf, notice: None }
+    }
+
+    pub fn signed_in(title: &str, user: &WebUser) -> Self {
+        Self {
+            title: title.to_owned(),
+            user: Some(NavUser { display_name: user.account.display_name.to_string() }),
+            csrf: user.csrf.clone(),
+            notice: None,
+        }
+    }
+
+    pub fn for_maybe(title: &str, user: Option<&WebUser>) -> Self {
+        match user {
+            Some(u) => Self::signed_in(title, u),
+            None => Self::anonymous(title, String::new()),
+        }
+    }
+}
+
+/// Renders a template; a render failure is logged and shown as a plain error.
+pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
+    match template.render() {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.").into_response()
+        }
+    }
+}
+
+/// Adds a `Set-Cookie` header to a response.
+pub fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    chrome: Chrome,
+    heading: &'a str,
+    message: &'a str,
+}
+
+/// A friendly error page.
+pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
+    let chrome = Chrome::anonymous(heading, String::new());
+    render(status, &ErrorPage { chrome, heading, message })
+}
+
+/// The page for an unknown address.
+pub fn not_found_page() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "We couldn't find that page. It may have moved, or the address may have a typo.",
+    )
+}
+
+/// Shows an application error as a page (for errors a form can't show inline).
+pub fn app_error_page(e: rapport_app::AppError) -> Response {
+    use rapport_app::AppError;
+    match e {
+        AppError::NotFound | AppError::Forbidden => not_found_page(),
+        AppError::Unavailable(_) => error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "We'll be right back",
+            "We can't reach our database right now. Please try again in a moment.",
+        ),
+        other => {
+            // Let the API mapping log the cause once; the page says nothing more.
+            let status = super::Problem::from(other).status;
+            error_page(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                "Something went wrong",
+                "Something went wrong on our side. Please try again.",
+            )
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Account settings: profile, password, sessions, and who accessed my data.
+
+use super::{app_error_page, render, Chrome};
+use crate::http::auth::{ClientContext, WebUser};
+use crate::http::csrf::CsrfForm;
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use rapport_app::{AppError, ProfileChange};
+use rapport_domain::{AuditEventId, FieldErrors, SessionId, TimeZone};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct Done {
+    saved: Option<String>,
+}
+
+fn notice(done: &Done) -> Option<&'static str> {
+    match done.saved.as_deref() {
+        Some("profile") => Some("Your profile is saved."),
+        Some("password") => Some("Your password is changed. Any other devices were signed out."),
+        Some("session") => Some("That session is signed out."),
+        _ => None,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    chrome: Chrome,
+    email: String,
+    display_name: String,
+    time_zone: String,
+    zones: Vec<&'static str>,
+    profile_errors: FieldErrors,
+    password_errors: FieldErrors,
+}
+
+impl SettingsPage {
+    fn new(user: &WebUser, done: &Done) -> Self {
+        let mut chrome = Chrome::signed_in("Settings", user);
+        chrome.notice = notice(done);
+        Self {
+            chrome,
+            email: user.account.email.to_string(),
+            display_name: user.account.display_name.to_string(),
+            time_zone: user.account.time_zone.name().to_owned(),
+            zones: TimeZone::all_names().collect(),
+            profile_errors: FieldErrors::new(),
+            password_errors: FieldErrors::new(),
+        }
+    }
+}
+
+pub async fn page(
+    user: WebUser,
+    done: Result<axum::extract::Query<Done>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let done = done.map(|q| q.0).unwrap_or_default();
+    render(StatusCode::OK, &SettingsPage::new(&user, &done))
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    time_zone: String,
+}
+
+pub async fn update_profile(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    user: WebUser,
+    CsrfForm(form): CsrfForm<ProfileForm>,
+) -> Response {
+    let change = ProfileChange { display_name: form.display_name.clone(), time_zone: form.time_zone.clone() };
+    match state.app.update_my_profile(&user.auth, change, &ctx).await {
+        Ok(_) => Redirect::to("/settings?saved=profile").into_response(),
+        Err(AppError::Invalid(errors)) => {
+            let mut page = SettingsPage::new(&user, &Done::default());
+            page.display_name = form.display_name;
+            page.time_zone = form.time_zone;
+            page.profile_errors = errors;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => app_error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    user: WebUser,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Response {
+    match state.app.change_my_password(&user.auth, &form.current_password, &form.new_password, &ctx).await {
+        Ok(()) => Redirect::to("/settings?saved=password").into_response(),
+        Err(AppError::Invalid(errors)) => {
+            let mut page = SettingsPage::new(&user, &Done::default());
+            page.password_errors = errors;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => app_error_page(e),
+    }
+}
+
+/// One session, as the sessions page lists it.
+struct SessionRow {
+    id: String,
+    device: String,
+    kind: &'static str,
+    started: String,
+    last_active: String,
+    ip: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+struct SessionsPage {
+    chrome: Chrome,
+    sessions: Vec<SessionRow>,
+}
+
+/// A short, readable name for a browser's user agent.
+fn device_name(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent else { return "Unknown device".to_owned() };
+    let browser =
+        ["Edg/", "Firefox/", "Chrome/", "Safari/", "curl/"].iter().find(|b| ua.contains(*b)).map(|b| match *b {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            "Safari/" => "Safari",
+            _ => "curl",
+        });
+    let os = ["Windows", "Android", "iPhone", "iPad", "Mac OS X", "Linux"].iter().find(|o| ua.contains(*o)).map(|o| {
+        if *o == "Mac OS X" {
+            "macOS"
+        } else {
+            o
+        }
+    });
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(o)) => o.to_string(),
+        (None, None) => ua.chars().take(60).collect(),
+    }
+}
+
+pub async fn sessions(
+    State(state): State<AppState>,
+    user: WebUser,
+    done: Result<axum::extract::Query<Done>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let list = match state.app.my_sessions(&user.auth).await {
+        Ok(l) => l,
+        Err(e) => return app_error_page(e),
+    };
+    let tz = user.account.time_zone;
+    let sessions = list
+        .into_iter()
+        .map(|s| SessionRow {
+            id: s.id.to_string(),
+            device: device_name(s.user_agent.as_deref()),
+            kind: match s.kind {
+                rapport_store::SessionKind::Browser => "Browser",
+                rapport_store::SessionKind::Api => "App or API",
+            },
+            started: tz.format(s.created_at),
+            last_active: tz.format(s.last_seen_at),
+            ip: s.ip.unwrap_or_else(|| "unknown".to_owned()),
+            current: s.id == user.auth.session_id(),
+        })
+        .collect();
+    let mut chrome = Chrome::signed_in("Your sessions", &user);
+    chrome.notice = notice(&done.map(|q| q.0).unwrap_or_default());
+    render(StatusCode::OK, &SessionsPage { chrome, sessions })
+}
+
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    user: WebUser,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    let Ok(id) = id.parse::<SessionId>() else { return super::not_found_page() };
+    match state.app.revoke_my_session(&user.auth, id, &ctx).await {
+        Ok(()) if id == user.auth.session_id() => Redirect::to("/sign-in?signed_out=1").into_response(),
+        Ok(()) => Redirect::to("/settings/sessions?saved=session").into_response(),
+        Err(e) => app_error_page(e),
+    }
+}
+
+struct AccessRow {
+    when: String,
+    what: &'static str,
+    who: String,
+    from: String,
+}
+
+#[derive(Template)]
+#[template(path = "access_log.html")]
+struct AccessLogPage {
+    chrome: Chrome,
+    rows: Vec<AccessRow>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Page {
+    before: Option<String>,
+}
+
+const PAGE_SIZE: u32 = 50;
+
+pub async fn access_log(
+    State(state): State<AppState>,
+    user: WebUser,
+    page: Result<axum::extract::Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let before = page.ok().and_then(|q| q.0.before).and_then(|b| b.parse::<AuditEventId>().ok());
+    let entries = match state.app.my_audit_trail(&user.auth, before, PAGE_SIZE).await {
+        Ok(e) => e,
+        Err(e) => return app_error_page(e),
+    };
+    let next = (entries.len() == PAGE_SIZE as usize).then(|| entries.last().map(|e| e.event.id.to_string())).flatten();
+    let tz = user.account.time_zone;
+    let rows = entries
+        .into_iter()
+        .map(|e| AccessRow {
+            when: tz.format(e.event.at),
+            what: e.event.action.describe(),
+            who: e.actor_name.unwrap_or_else(|| "Someone not signed in".to_owned()),
+            from: e.event.ip.unwrap_or_else(|| "unknown".to_owned()),
+        })
+        .collect();
+    render(StatusCode::OK, &AccessLogPage { chrome: Chrome::signed_in("Who accessed my data", &user), rows, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_name;
+
+    #[test]
+    fn names_common_browsers() {
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        assert_eq!(device_name(Some(chrome)), "Chrome on Linux");
+        assert_eq!(device_name(None), "Unknown device");
+    }
+}

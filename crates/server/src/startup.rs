@@ -1,0 +1,169 @@
+//! Building the application: open storage, build the router, bind a port.
+//! Tests build it on port 0 with a fresh database.
+
+use crate::config::{DataArgs, DatabaseUrl, ServeArgs};
+use crate::http::{self, HttpConfig};
+use anyhow::Context as _;
+use rapport_app::{App, AppConfig, Clock, SystemClock};
+use rapport_store_sql::OpenOptions;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Everything needed to start serving.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: DatabaseUrl,
+    pub data_dir: PathBuf,
+    pub max_connections: u32,
+    pub app: AppConfig,
+    pub http: HttpConfig,
+}
+
+impl Settings {
+    /// Settings from `rapport serve` flags.
+    pub fn from_serve(args: &ServeArgs) -> Self {
+        Self {
+            listen: args.listen,
+            database_url: args.data.database_url(),
+            data_dir: args.data.data_dir.clone(),
+            max_connections: args.data.db_max_connections,
+            app: AppConfig {
+                session_idle_timeout: args.session_idle_timeout,
+                session_lifetime: args.session_lifetime,
+                sign_in_max_failures: args.sign_in_max_failures,
+                ..AppConfig::default()
+            },
+            http: HttpConfig { tls_proxy: args.tls_proxy, body_limit: args.body_limit },
+        }
+    }
+
+    /// Defaults for a server on `127.0.0.1:0` over the given database.
+    pub fn for_database(database_url: DatabaseUrl, data_dir: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url,
+            data_dir,
+            max_connections: 16,
+            app: AppConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+/// Opens (and migrates) the database named by the data options.
+pub async fn open_app(data: &DataArgs, app_config: AppConfig) -> anyhow::Result<App> {
+    prepare_data_dir(&data.data_dir, data.database.is_none())?;
+    open_store_app(&data.database_url(), data.db_max_connections, app_config, Arc::new(SystemClock)).await
+}
+
+fn prepare_data_dir(dir: &PathBuf, required: bool) -> anyhow::Result<()> {
+    if required || dir.exists() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("could not create the data directory {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+async fn open_store_app(
+    url: &DatabaseUrl,
+    max_connections: u32,
+    app_config: AppConfig,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<App> {
+    let options = OpenOptions { max_connections, ..OpenOptions::default() };
+    let store = rapport_store_sql::open(url.expose(), &options)
+        .await
+        .with_context(|| format!("could not open the database {url:?}"))?;
+    Ok(App::new(store, app_config, clock))
+}
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    app: App,
+}
+
+impl Application {
+    /// Opens storage and binds the listening socket.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with a clock of the caller's choosing (tests).
+    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let default_db = settings.database_url.expose().starts_with("sqlite://")
+            && settings.database_url.expose().ends_with("/rapport.db");
+        prepare_data_dir(&settings.data_dir, default_db)?;
+        let app = open_store_app(&settings.database_url, settings.max_connections, settings.app.clone(), clock).await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", settings.listen))?;
+        let router = http::router(app.clone(), settings.http.clone());
+        Ok(Self { listener, router, app })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The use cases, e.g. to seed demo data before serving.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let app = self.app.clone();
+        let maintenance = tokio::spawn(maintenance(app.clone()));
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        maintenance.abort();
+        app.close().await;
+        result
+    }
+}
+
+/// Housekeeping that runs while serving: prunes old sign-in failures.
+async fn maintenance(app: App) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(e) = app.prune_sign_in_failures().await {
+            tracing::warn!(error = %e, "pruning sign-in failures failed");
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,61 @@
+//! Embedded SQLite: WAL, a busy timeout, foreign keys on, full sync.
+
+use crate::{parse_err, sqlite_file, OpenError, OpenOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The SQLite backend.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    const BACKEND: &'static str = "sqlite";
+
+    /// Opens (and, if allowed, creates) the database file named by `url`.
+    pub async fn open(url: &str, options: &OpenOptions) -> Result<Self, OpenError> {
+        let file = sqlite_file(url)?;
+        let mut max_connections = options.max_connections.max(1);
+        let mut create = false;
+        match &file {
+            Some(path) if !path.exists() => {
+                // Never invent an empty database where the directory was mistyped.
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                if let Some(dir) = dir {
+                    if !dir.is_dir() {
+                        return Err(OpenError::MissingDirectory(dir.to_path_buf()));
+                    }
+                }
+                if !options.create_missing_sqlite {
+                    return Err(OpenError::MissingSqliteFile(path.clone()));
+                }
+                tracing::info!(path = %path.display(), "creating a new SQLite database");
+                create = true;
+            }
+            Some(_) => {}
+            // Every in-memory connection is its own database: keep exactly one.
+            None => max_connections = 1,
+        }
+        let connect = SqliteConnectOptions::from_str(url)
+            .map_err(parse_err)?
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(1)
+            .connect_with(connect)
+            .await
+            .map_err(OpenError::Connect)?;
+        if options.migrate {
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(OpenError::Migrate)?;
+        }
+        Ok(Self { pool })
+    }
+}
+
+impl_store_traits!(SqliteStore, sqlx::Sqlite);
