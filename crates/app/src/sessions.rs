@@ -11,6 +11,7 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     actor: Actor,
+    account: Account,
     session_id: SessionId,
     session_expires_at: DateTime<Utc>,
 }
@@ -21,6 +22,10 @@ impl Authenticated {
     }
     pub fn account_id(&self) -> AccountId {
         self.actor.account_id
+    }
+    /// The signed-in account as it was when the request was authenticated.
+    pub fn account(&self) -> &Account {
+        &self.account
     }
     pub fn session_id(&self) -> SessionId {
         self.session_id
@@ -178,6 +183,7 @@ impl App {
         };
         Ok(Authenticated {
             actor: Actor { account_id: account.id, role: account.role },
+            account,
             session_id: session.id,
             session_expires_at: session.expires_at,
         })

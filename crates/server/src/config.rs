@@ -39,13 +39,13 @@ pub enum UserCommand {
 #[derive(Debug, Args)]
 pub struct UserCreateArgs {
     /// client, therapist or admin.
-    #[arg(long)]
+    #[arg(long, env = "RAPPORT_USER_ROLE")]
     pub role: String,
     /// The account's email address.
-    #[arg(long)]
+    #[arg(long, env = "RAPPORT_USER_EMAIL")]
     pub email: String,
     /// The name shown to others; defaults to the part of the email before the @.
-    #[arg(long)]
+    #[arg(long, env = "RAPPORT_USER_DISPLAY_NAME")]
     pub display_name: Option<String>,
     #[command(flatten)]
     pub data: DataArgs,
@@ -107,13 +107,13 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// How many sign-ins to time.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, env = "RAPPORT_BENCH_SIGN_INS", default_value_t = 200)]
     pub sign_ins: usize,
     /// How many authenticated page loads to time.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, env = "RAPPORT_BENCH_PAGE_LOADS", default_value_t = 5000)]
     pub page_loads: usize,
     /// Concurrent clients.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, env = "RAPPORT_BENCH_CONCURRENCY", default_value_t = 4)]
     pub concurrency: usize,
     /// Database to benchmark against (default: a fresh SQLite file in a temporary directory).
     #[arg(long, env = "RAPPORT_BENCH_DATABASE_URL", value_name = "URL")]

@@ -98,7 +98,7 @@ impl FromRequestParts<AppState> for WebUser {
             cookies::get(&parts.headers, cookies::SESSION).ok_or(SignInRedirect { secure, unavailable: false })?;
         let fail = |e: AppError| SignInRedirect { secure, unavailable: matches!(e, AppError::Unavailable(_)) };
         let auth = state.app.authenticate(token).await.map_err(fail)?;
-        let account = state.app.my_account(&auth).await.map_err(fail)?;
+        let account = auth.account().clone();
         Ok(WebUser { auth, account, csrf: super::csrf::token_for(token) })
     }
 }

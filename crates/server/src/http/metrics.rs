@@ -76,8 +76,6 @@ impl Metrics {
                 let _ = writeln!(out, "rapport_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
             }
         }
-        out.push_str("# HELP rapport_websockets_open Open WebSocket connections.\n");
-        out.push_str("# TYPE rapport_websockets_open gauge\nrapport_websockets_open 0\n");
         out
     }
 }

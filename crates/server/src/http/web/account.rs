@@ -1,7 +1,7 @@
 //! Signing up, in and out in the browser.
 
 use super::{render, with_cookie, Chrome};
-use crate::http::auth::{ClientContext, WebUser};
+use crate::http::auth::{ClientContext, MaybeWebUser, WebUser};
 use crate::http::csrf::{anonymous_token, CsrfForm};
 use crate::http::{cookies, AppState};
 use askama::Template;
@@ -31,7 +31,14 @@ struct SignInPage {
     error: Option<String>,
 }
 
-pub async fn sign_up_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn sign_up_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeWebUser(user): MaybeWebUser,
+) -> Response {
+    if user.is_some() {
+        return Redirect::to("/home").into_response();
+    }
     let (csrf, cookie) = anonymous_token(&headers, state.http.tls_proxy);
     let page = SignUpPage {
         chrome: Chrome::anonymous("Create your account", csrf),
@@ -112,7 +119,11 @@ pub async fn sign_in_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     notice: Result<axum::extract::Query<SignInNotice>, axum::extract::rejection::QueryRejection>,
+    MaybeWebUser(user): MaybeWebUser,
 ) -> Response {
+    if user.is_some() {
+        return Redirect::to("/home").into_response();
+    }
     let (csrf, cookie) = anonymous_token(&headers, state.http.tls_proxy);
     let mut chrome = Chrome::anonymous("Sign in", csrf);
     if notice.is_ok_and(|n| n.0.signed_out.is_some()) {
