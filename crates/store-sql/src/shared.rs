@@ -47,6 +47,15 @@ macro_rules! impl_store_traits {
             }
         }
 
+        /// An update that names one record: none changed means it does not exist (for this caller).
+        fn changed_one(rows: u64) -> StoreResult<()> {
+            if rows == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        }
+
         fn corrupt(what: &str) -> StoreError {
             StoreError::Corrupt(what.to_owned())
         }
@@ -160,10 +169,7 @@ macro_rules! impl_store_traits {
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                changed_one(done.rows_affected())
             }
 
             async fn update_password_hash(&self, id: AccountId, hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
@@ -174,10 +180,7 @@ macro_rules! impl_store_traits {
                     .execute(&self.pool)
                     .await
                     .map_err(db_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                changed_one(done.rows_affected())
             }
 
             async fn count_accounts(&self) -> StoreResult<u64> {
@@ -240,10 +243,7 @@ macro_rules! impl_store_traits {
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                changed_one(done.rows_affected())
             }
 
             async fn revoke_other_sessions(
