@@ -6,9 +6,13 @@
 pub mod access;
 pub mod account;
 pub mod audit;
+pub mod availability;
 pub mod email;
 pub mod ids;
+pub mod matching;
 pub mod password;
+pub mod place;
+pub mod taxonomy;
 pub mod validation;
 
 pub use access::{Action, Actor, Decision};
@@ -17,4 +21,5 @@ pub use audit::AuditAction;
 pub use email::Email;
 pub use ids::{AccountId, AuditEventId, CoupleId, SessionId};
 pub use password::NewPassword;
+pub use place::{Jurisdiction, Language};
 pub use validation::FieldErrors;

@@ -189,7 +189,7 @@ pub fn default_config_text() -> String {
         }
         let default =
             arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect::<Vec<_>>().join(",");
-        let default = if default.is_empty() && arg.get_num_args().is_some_and(|n| n.takes_values()) {
+        let default = if default.is_empty() && arg.get_action().takes_values() {
             String::new()
         } else if default.is_empty() {
             "false".to_owned()

@@ -40,13 +40,15 @@ pub fn anonymous_token(headers: &HeaderMap, secure: bool) -> (String, Option<Hea
 }
 
 fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site == "cross-site" || site == "same-site" {
-            return false;
-        }
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if site == Some("cross-site") || site == Some("same-site") {
+        return false;
     }
     match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST)) {
-        (Some("null"), _) => false,
+        // Our `Referrer-Policy: no-referrer` makes browsers send `Origin: null`
+        // even on our own form posts; `Sec-Fetch-Site` (which pages cannot set)
+        // then says whether the post came from this site.
+        (Some("null"), _) => site == Some("same-origin"),
         (Some(origin), Some(host)) => {
             let host = host.to_str().unwrap_or_default();
             origin.split_once("://").map(|(_, h)| h) == Some(host)
@@ -140,5 +142,18 @@ mod tests {
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&h));
+    }
+
+    #[test]
+    fn own_form_posts_with_a_null_origin_are_accepted() {
+        // What Chromium sends for a same-origin form post under `Referrer-Policy: no-referrer`.
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("rapport.example"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&h), "a null origin alone proves nothing");
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_origin(&h));
     }
 }

@@ -120,11 +120,7 @@ impl TestServer {
 
 /// An HTTP client that keeps cookies, like a browser, and never follows redirects.
 pub fn browser_like_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
 /// A plain API client.
