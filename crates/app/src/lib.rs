@@ -6,17 +6,23 @@ mod audit;
 mod clock;
 mod demo;
 mod error;
+mod intake;
 mod passwords;
 mod sessions;
+mod therapists;
 mod tokens;
+mod vault;
 
 pub use accounts::{ProfileChange, SignUp};
 pub use audit::AuditEntry;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use demo::{DemoLogin, DEMO_PASSWORD};
 pub use error::AppError;
+pub use intake::{IntakeInput, IntakeOutcome, MatchesOutcome, SafetyAnswers};
 pub use sessions::{Authenticated, SignedIn};
+pub use therapists::{LicenseInput, TherapistApplication, WindowInput};
 pub use tokens::SessionToken;
+pub use vault::{Vault, VaultError};
 
 use rapport_store::Store;
 use std::net::IpAddr;
@@ -60,12 +66,23 @@ pub struct App {
     store: Arc<dyn Store>,
     config: Arc<AppConfig>,
     clock: Arc<dyn Clock>,
+    vault: Option<Arc<Vault>>,
 }
 
 impl App {
     /// Builds the application over an opened store.
     pub fn new(store: Arc<dyn Store>, config: AppConfig, clock: Arc<dyn Clock>) -> Self {
-        Self { store, config: Arc::new(config), clock }
+        Self { store, config: Arc::new(config), clock, vault: None }
+    }
+
+    /// The same application, able to seal and open health data.
+    pub fn with_vault(mut self, vault: Vault) -> Self {
+        self.vault = Some(Arc::new(vault));
+        self
+    }
+
+    fn vault(&self) -> Result<&Vault, AppError> {
+        self.vault.as_deref().ok_or_else(|| AppError::Internal("no master key is configured".into()))
     }
 
     /// The rules in force.

@@ -27,6 +27,8 @@ pub enum Action {
     ViewAuditTrail(AccountId),
     /// Platform operations: accounts, verification, metrics. Never content.
     AdministerPlatform,
+    /// Do intake, see matches and choose a therapist (clients only).
+    SeekCare,
 }
 
 /// The policy's answer.
@@ -55,6 +57,7 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
         | Action::ManageSessions(owner)
         | Action::ViewAuditTrail(owner) => owner == actor.account_id,
         Action::AdministerPlatform => actor.role == Role::Admin,
+        Action::SeekCare => actor.role == Role::Client,
     };
     if allowed {
         Decision::Allow
@@ -98,6 +101,13 @@ mod tests {
                 assert_eq!(decide(&someone, action), Decision::Deny, "{role:?} {action:?}");
             }
         }
+    }
+
+    #[test]
+    fn only_clients_seek_care() {
+        assert!(decide(&actor(Role::Client), Action::SeekCare).is_allowed());
+        assert!(!decide(&actor(Role::Therapist), Action::SeekCare).is_allowed());
+        assert!(!decide(&actor(Role::Admin), Action::SeekCare).is_allowed());
     }
 
     #[test]

@@ -20,11 +20,23 @@ pub enum AuditAction {
     PasswordChanged,
     /// Display name or time zone changed.
     ProfileUpdated,
+    /// A therapist applied or changed their application.
+    TherapistApplicationSubmitted,
+    /// An admin approved a therapist after checking their licences.
+    TherapistApproved,
+    /// An admin turned an application down.
+    TherapistRejected,
+    /// Intake answers were saved.
+    IntakeSubmitted,
+    /// Intake answers were read.
+    IntakeRead,
+    /// A care relationship began.
+    CareTeamStarted,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 7] = [
+    pub const ALL: [AuditAction; 13] = [
         AuditAction::AccountCreated,
         AuditAction::SignedIn,
         AuditAction::SignInFailed,
@@ -32,6 +44,12 @@ impl AuditAction {
         AuditAction::SessionRevoked,
         AuditAction::PasswordChanged,
         AuditAction::ProfileUpdated,
+        AuditAction::TherapistApplicationSubmitted,
+        AuditAction::TherapistApproved,
+        AuditAction::TherapistRejected,
+        AuditAction::IntakeSubmitted,
+        AuditAction::IntakeRead,
+        AuditAction::CareTeamStarted,
     ];
 
     /// The stored name.
@@ -44,6 +62,12 @@ impl AuditAction {
             AuditAction::SessionRevoked => "auth.session_revoked",
             AuditAction::PasswordChanged => "account.password_changed",
             AuditAction::ProfileUpdated => "account.profile_updated",
+            AuditAction::TherapistApplicationSubmitted => "therapist.application_submitted",
+            AuditAction::TherapistApproved => "therapist.approved",
+            AuditAction::TherapistRejected => "therapist.rejected",
+            AuditAction::IntakeSubmitted => "intake.submitted",
+            AuditAction::IntakeRead => "intake.read",
+            AuditAction::CareTeamStarted => "care_team.started",
         }
     }
 
@@ -57,6 +81,12 @@ impl AuditAction {
             AuditAction::SessionRevoked => "A session was signed out",
             AuditAction::PasswordChanged => "Password changed",
             AuditAction::ProfileUpdated => "Profile updated",
+            AuditAction::TherapistApplicationSubmitted => "Therapist application submitted",
+            AuditAction::TherapistApproved => "Therapist application approved",
+            AuditAction::TherapistRejected => "Therapist application declined",
+            AuditAction::IntakeSubmitted => "Intake answers saved",
+            AuditAction::IntakeRead => "Intake answers read",
+            AuditAction::CareTeamStarted => "Started working with a therapist",
         }
     }
 }

@@ -99,6 +99,9 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes (JSON and forms).
     #[arg(long, env = "RAPPORT_BODY_LIMIT", value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// Master key (32 bytes, base64) that encrypts health data at rest. Default: master.key in the data directory, created on first start.
+    #[arg(long, env = "RAPPORT_MASTER_KEY", value_name = "BASE64", hide_env_values = true)]
+    pub master_key: Option<MasterKey>,
     /// Log format: text or json.
     #[arg(long, env = "RAPPORT_LOG_FORMAT", value_name = "FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -150,6 +153,30 @@ impl fmt::Debug for DatabaseUrl {
         let (scheme, rest) = self.0.split_once("://").unwrap_or(("?", ""));
         let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
         write!(f, "DatabaseUrl({scheme}://{host})")
+    }
+}
+
+/// The master encryption key. `Debug` never shows it.
+#[derive(Clone)]
+pub struct MasterKey(String);
+
+impl MasterKey {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for MasterKey {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        rapport_app::Vault::from_base64(s).map_err(|e| e.to_string())?;
+        Ok(Self(s.trim().to_owned()))
+    }
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(redacted)")
     }
 }
 

@@ -1,10 +1,10 @@
 //! Building the application: open storage, build the router, bind a port.
 //! Tests build it on port 0 with a fresh database.
 
-use crate::config::{DataArgs, DatabaseUrl, ServeArgs};
+use crate::config::{DataArgs, DatabaseUrl, MasterKey, ServeArgs};
 use crate::http::{self, HttpConfig};
 use anyhow::Context as _;
-use rapport_app::{App, AppConfig, Clock, SystemClock};
+use rapport_app::{App, AppConfig, Clock, SystemClock, Vault};
 use rapport_store_sql::OpenOptions;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,6 +21,8 @@ pub struct Settings {
     pub max_connections: u32,
     pub app: AppConfig,
     pub http: HttpConfig,
+    /// Base64 master key for health data; default: `master.key` in the data directory.
+    pub master_key: Option<MasterKey>,
 }
 
 impl Settings {
@@ -38,6 +40,7 @@ impl Settings {
                 ..AppConfig::default()
             },
             http: HttpConfig { tls_proxy: args.tls_proxy, body_limit: args.body_limit },
+            master_key: args.master_key.clone(),
         }
     }
 
@@ -50,6 +53,7 @@ impl Settings {
             max_connections: 16,
             app: AppConfig::default(),
             http: HttpConfig::default(),
+            master_key: None,
         }
     }
 }
@@ -99,7 +103,15 @@ impl Application {
         let default_db = settings.database_url.expose().starts_with("sqlite://")
             && settings.database_url.expose().ends_with("/rapport.db");
         prepare_data_dir(&settings.data_dir, default_db)?;
-        let app = open_store_app(&settings.database_url, settings.max_connections, settings.app.clone(), clock).await?;
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("could not create the data directory {}", settings.data_dir.display()))?;
+        let vault = match &settings.master_key {
+            Some(key) => Vault::from_base64(key.expose()).context("RAPPORT_MASTER_KEY is not valid")?,
+            None => Vault::load_or_create(&settings.data_dir.join("master.key"))?,
+        };
+        let app = open_store_app(&settings.database_url, settings.max_connections, settings.app.clone(), clock)
+            .await?
+            .with_vault(vault);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("could not listen on {}", settings.listen))?;

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 #[macro_use]
 mod shared;
+#[macro_use]
+mod shared_care;
 mod postgres;
 mod sqlite;
 

@@ -32,3 +32,4 @@ impl PostgresStore {
 }
 
 impl_store_traits!(PostgresStore, sqlx::Postgres);
+impl_care_traits!(PostgresStore);

@@ -59,3 +59,4 @@ impl SqliteStore {
 }
 
 impl_store_traits!(SqliteStore, sqlx::Sqlite);
+impl_care_traits!(SqliteStore);

@@ -1,6 +1,13 @@
 //! Storage traits, one per aggregate, implemented once per database
 //! (see `rapport-store-sql`) and checked by one conformance suite.
 
+mod care;
+
+pub use care::{
+    ApplicationStatus, CareTeam, CareTeamStore, Intake, IntakeStore, License, Sealed, TherapistProfile, TherapistStore,
+    VerificationDecision,
+};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rapport_domain::{AccountId, AuditAction, AuditEventId, CoupleId, DisplayName, Email, Role, SessionId, TimeZone};
@@ -185,7 +192,18 @@ pub trait CoupleStore: Send + Sync {
 
 /// Everything the application needs from a database.
 #[async_trait]
-pub trait Store: AccountStore + SessionStore + AuditStore + SignInThrottleStore + CoupleStore + Send + Sync {
+pub trait Store:
+    AccountStore
+    + SessionStore
+    + AuditStore
+    + SignInThrottleStore
+    + CoupleStore
+    + TherapistStore
+    + IntakeStore
+    + CareTeamStore
+    + Send
+    + Sync
+{
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`.

@@ -4,7 +4,9 @@
 
 mod accounts;
 mod auth;
+mod care;
 mod me;
+mod therapists;
 
 use super::{AppState, Problem};
 use axum::http::{header, HeaderValue};
@@ -29,6 +31,9 @@ use utoipa_axum::routes;
         (name = "accounts", description = "Signing up"),
         (name = "auth", description = "API tokens"),
         (name = "me", description = "Your own account, sessions and who accessed your data"),
+        (name = "therapists", description = "Applying to practise on Rapport"),
+        (name = "admin", description = "Verification of therapists (admins)"),
+        (name = "care", description = "Intake, matching and choosing a therapist"),
         (name = "meta", description = "This document")
     )
 )]
@@ -56,6 +61,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::list_sessions))
         .routes(routes!(me::revoke_session))
         .routes(routes!(me::audit_events))
+        .routes(routes!(therapists::apply, therapists::my_application))
+        .routes(routes!(therapists::queue))
+        .routes(routes!(therapists::approve))
+        .routes(routes!(therapists::reject))
+        .routes(routes!(care::submit_intake))
+        .routes(routes!(care::matches))
+        .routes(routes!(care::choose))
         .routes(routes!(openapi_json))
 }
 
