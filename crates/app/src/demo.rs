@@ -2,8 +2,12 @@
 //! created on a platform that already has real accounts.
 
 use crate::{App, AppError, RequestContext, SignUp};
-use rapport_domain::{CoupleId, Email, Role};
+use rapport_domain::availability::WeeklyWindow;
+use rapport_domain::taxonomy::{Approach, Gender, LicenseType, Modality, Specialty};
+use rapport_domain::{AccountId, CoupleId, Email, Jurisdiction, Language, Role, TimeZone};
+use rapport_store::{ApplicationStatus, License, TherapistProfile, VerificationDecision};
 use rapport_store::{Couple, StoreError};
+use uuid::Uuid;
 
 /// Every demo account signs in with this password.
 pub const DEMO_PASSWORD: &str = "rapport demo only";
@@ -78,9 +82,118 @@ impl App {
                     .await?;
                 ids.push(account.id);
             }
+            self.seed_demo_therapists(ids[0], &ids[1..4]).await?;
             let couple = Couple { id: CoupleId::new(), partner_a: ids[5], partner_b: ids[6], linked_at: self.now() };
             self.store.insert_couple(&couple).await?;
         }
         Ok(DEMO_PEOPLE.iter().map(|(email, _, role, _, who)| DemoLogin { email, role: *role, who }).collect())
+    }
+}
+
+/// Profiles for the demo therapists: (name, licences, specialties, approaches, languages, gender, zone, windows).
+type DemoProfile = (
+    &'static str,
+    &'static [(LicenseType, &'static str, &'static str)],
+    &'static [Specialty],
+    &'static [Approach],
+    &'static [&'static str],
+    Gender,
+    &'static [(&'static str, &'static str, &'static str)],
+);
+
+const DEMO_PROFILES: [DemoProfile; 3] = [
+    (
+        "I help couples who feel they've drifted into living side by side find their way back to each other, gently and at your pace.",
+        &[(LicenseType::Lmft, "LMFT 104233", "US-CA"), (LicenseType::Lmft, "LMFT 9921", "US-NV")],
+        &[Specialty::Couples, Specialty::EmotionalDistance, Specialty::Communication, Specialty::TrustInfidelity],
+        &[Approach::EmotionallyFocused, Approach::GottmanMethod],
+        &["en", "es"],
+        Gender::Woman,
+        &[("mon", "17:00", "21:00"), ("wed", "17:00", "21:00"), ("sat", "09:00", "13:00")],
+    ),
+    (
+        "Arguments that go round in circles usually hide something that matters to both of you. Together we find it and practise new ways to talk.",
+        &[(LicenseType::Lcsw, "LCSW 88120", "US-NY"), (LicenseType::Lcsw, "LCSW 5520", "US-NJ")],
+        &[Specialty::Couples, Specialty::Conflict, Specialty::Communication, Specialty::Anxiety],
+        &[Approach::GottmanMethod, Approach::Cbt],
+        &["en", "fr"],
+        Gender::Man,
+        &[("tue", "08:00", "12:00"), ("thu", "18:00", "21:00")],
+    ),
+    (
+        "Big changes (a baby, a move, a loss) can pull partners apart. I help individuals and couples make sense of what changed and reconnect.",
+        &[(LicenseType::Psyd, "PSY 3391", "SE"), (LicenseType::Psyd, "PSY 7710", "GB")],
+        &[Specialty::LifeTransitions, Specialty::Grief, Specialty::EmotionalDistance, Specialty::Depression],
+        &[Approach::AcceptanceCommitment, Approach::Narrative],
+        &["en", "sv"],
+        Gender::Woman,
+        &[("mon", "09:00", "15:00"), ("fri", "09:00", "15:00")],
+    ),
+];
+
+impl App {
+    /// Approved profiles for the demo therapists, verified by the demo admin.
+    async fn seed_demo_therapists(&self, admin: AccountId, therapists: &[AccountId]) -> Result<(), AppError> {
+        let now = self.now();
+        let expires = now.date_naive() + chrono::Duration::days(400);
+        for ((id, (_, name, _, tz, _)), (bio, licenses, specialties, approaches, languages, gender, windows)) in
+            therapists.iter().zip(&DEMO_PEOPLE[1..4]).zip(DEMO_PROFILES)
+        {
+            let invalid = |e: String| AppError::Internal(format!("demo data: {e}"));
+            let profile = TherapistProfile {
+                account_id: *id,
+                status: ApplicationStatus::Pending,
+                professional_name: name.trim_end_matches(" (demo)").to_owned() + " (demo)",
+                pronouns: None,
+                gender: Some(gender),
+                bio: bio.to_owned(),
+                licenses: licenses
+                    .iter()
+                    .map(|(kind, number, place)| {
+                        Ok(License {
+                            id: Uuid::now_v7(),
+                            license_type: *kind,
+                            number: (*number).to_owned(),
+                            jurisdiction: Jurisdiction::parse(place).map_err(|e| invalid(e.to_string()))?,
+                            expires_on: expires,
+                            verified: false,
+                            expiry_warned_at: None,
+                            expiry_handled_at: None,
+                        })
+                    })
+                    .collect::<Result<_, AppError>>()?,
+                specialties: specialties.to_vec(),
+                approaches: approaches.to_vec(),
+                languages: languages
+                    .iter()
+                    .map(|l| Language::parse(l).map_err(|e| invalid(e.to_string())))
+                    .collect::<Result<_, _>>()?,
+                modalities: vec![Modality::Messaging, Modality::Video, Modality::Audio, Modality::Chat],
+                works_with_couples: true,
+                time_zone: TimeZone::parse(tz).map_err(|e| invalid(e.to_string()))?,
+                weekly_availability: windows
+                    .iter()
+                    .map(|(d, a, b)| WeeklyWindow::parse(d, a, b).map_err(|e| invalid(e.to_string())))
+                    .collect::<Result<_, _>>()?,
+                capacity: 25,
+                accepting_new_clients: true,
+                has_photo: false,
+                submitted_at: now,
+                updated_at: now,
+            };
+            self.store.save_application(&profile).await?;
+            self.store
+                .decide_application(&VerificationDecision {
+                    id: Uuid::now_v7(),
+                    therapist_id: *id,
+                    admin_id: admin,
+                    decided_at: now,
+                    approved: true,
+                    checked: "Demo data: no real licence was checked.".to_owned(),
+                    notes: "Demo therapist".to_owned(),
+                })
+                .await?;
+        }
+        Ok(())
     }
 }

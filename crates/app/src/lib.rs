@@ -7,6 +7,7 @@ mod clock;
 mod demo;
 mod error;
 mod intake;
+mod notices;
 mod passwords;
 mod sessions;
 mod therapists;
@@ -19,8 +20,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use demo::{DemoLogin, DEMO_PASSWORD};
 pub use error::AppError;
 pub use intake::{IntakeInput, IntakeOutcome, MatchesOutcome, SafetyAnswers};
+pub use notices::{LicenseCheckReport, EXPIRY_WARNING_DAYS};
 pub use sessions::{Authenticated, SignedIn};
-pub use therapists::{LicenseInput, TherapistApplication, WindowInput};
+pub use therapists::{sniff_image, LicenseInput, TherapistApplication, WindowInput, MAX_PHOTO_BYTES};
 pub use tokens::SessionToken;
 pub use vault::{Vault, VaultError};
 

@@ -324,3 +324,70 @@ impl App {
         Ok(self.store.decisions_for(therapist).await?)
     }
 }
+
+/// Largest profile photo accepted.
+pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
+
+/// The image type, judged from the bytes themselves (never from the name or header).
+pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+impl App {
+    /// Sets the caller's profile photo (PNG, JPEG or WebP, up to 2 MiB).
+    pub async fn set_my_photo(&self, who: &Authenticated, bytes: &[u8]) -> Result<(), AppError> {
+        let me = who.account_id();
+        who.authorize(Action::EditAccount(me))?;
+        if bytes.len() > MAX_PHOTO_BYTES {
+            return Err(FieldErrors::single("photo", "Please use a photo smaller than 2 MB.").into());
+        }
+        let Some(kind) = sniff_image(bytes) else {
+            return Err(FieldErrors::single("photo", "Please upload a PNG, JPEG or WebP image.").into());
+        };
+        match self.store.set_photo(me, kind, bytes).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::NotFound) => {
+                Err(FieldErrors::single("photo", "Please submit your application before adding a photo.").into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A therapist's photo: for anyone signed in when the therapist is
+    /// approved; otherwise only for them and admins.
+    pub async fn therapist_photo(
+        &self,
+        who: &Authenticated,
+        therapist: AccountId,
+    ) -> Result<(String, Vec<u8>), AppError> {
+        let profile = self.store.therapist(therapist).await?;
+        let own = who.account_id() == therapist;
+        let admin = rapport_domain::access::decide(who.actor(), Action::AdministerPlatform).is_allowed();
+        if profile.status != ApplicationStatus::Approved && !own && !admin {
+            return Err(AppError::NotFound);
+        }
+        self.store.photo(therapist).await?.ok_or(AppError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sniff_image;
+
+    #[test]
+    fn photos_are_judged_by_their_bytes() {
+        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_image(b"<svg onload=alert(1)>"), None);
+        assert_eq!(sniff_image(b"%PDF-1.7"), None);
+    }
+}

@@ -146,13 +146,26 @@ impl Application {
     }
 }
 
-/// Housekeeping that runs while serving: prunes old sign-in failures.
+/// Housekeeping that runs while serving, every five minutes: prunes old
+/// sign-in failures and runs the licence checks (each warning is claimed
+/// in the database, so several instances never send it twice).
 async fn maintenance(app: App) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
     loop {
         every.tick().await;
         if let Err(e) = app.prune_sign_in_failures().await {
             tracing::warn!(error = %e, "pruning sign-in failures failed");
+        }
+        match app.run_license_checks().await {
+            Ok(report) if report.therapists_warned + report.clients_told > 0 => {
+                tracing::info!(
+                    warned = report.therapists_warned,
+                    told = report.clients_told,
+                    "licence checks sent notices"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "licence checks failed"),
         }
     }
 }

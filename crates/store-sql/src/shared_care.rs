@@ -9,7 +9,7 @@ macro_rules! impl_care_traits {
         use rapport_domain::matching::SeekerKind;
         use rapport_domain::{Jurisdiction, Language};
         use rapport_store::{
-            ApplicationStatus, CareTeam, CareTeamStore, Intake, IntakeStore, License, Sealed, TherapistProfile,
+            ApplicationStatus, CareTeam, CareTeamStore, Intake, IntakeStore, License, Notice, NoticeStore, Sealed, TherapistProfile,
             TherapistStore, VerificationDecision,
         };
         use std::collections::HashMap;
@@ -314,7 +314,7 @@ macro_rules! impl_care_traits {
             }
 
             async fn mark_license_warned(&self, license: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-                let done = sqlx::query("UPDATE therapist_licenses SET expiry_warned_at = $1 WHERE id = $2")
+                let done = sqlx::query("UPDATE therapist_licenses SET expiry_warned_at = $1 WHERE id = $2 AND expiry_warned_at IS NULL")
                     .bind(micros(at))
                     .bind(license)
                     .execute(&self.pool)
@@ -324,7 +324,7 @@ macro_rules! impl_care_traits {
             }
 
             async fn mark_license_expiry_handled(&self, license: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-                let done = sqlx::query("UPDATE therapist_licenses SET expiry_handled_at = $1 WHERE id = $2")
+                let done = sqlx::query("UPDATE therapist_licenses SET expiry_handled_at = $1 WHERE id = $2 AND expiry_handled_at IS NULL")
                     .bind(micros(at))
                     .bind(license)
                     .execute(&self.pool)
@@ -491,6 +491,62 @@ macro_rules! impl_care_traits {
                     .execute(&self.pool)
                     .await
                     .map_err(db_err)?;
+                changed_one(done.rows_affected())
+            }
+        }
+
+        fn notice_from_row(row: &DbRow) -> StoreResult<Notice> {
+            let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+            Ok(Notice {
+                id: row.try_get("id").map_err(get)?,
+                account_id: AccountId::from_uuid(row.try_get::<Uuid, _>("account_id").map_err(get)?),
+                kind: row.try_get("kind").map_err(get)?,
+                message: row.try_get("message").map_err(get)?,
+                created_at: time(row.try_get("created_at").map_err(get)?)?,
+                read_at: opt_time(row.try_get("read_at").map_err(get)?)?,
+            })
+        }
+
+        #[async_trait]
+        impl NoticeStore for $store {
+            async fn insert_notice(&self, n: &Notice) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO notices (id, account_id, kind, message, created_at, read_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(n.id)
+                .bind(n.account_id.as_uuid())
+                .bind(&n.kind)
+                .bind(&n.message)
+                .bind(micros(n.created_at))
+                .bind(n.read_at.map(micros))
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn unread_notices(&self, account: AccountId) -> StoreResult<Vec<Notice>> {
+                let rows = sqlx::query(
+                    "SELECT id, account_id, kind, message, created_at, read_at FROM notices \
+                     WHERE account_id = $1 AND read_at IS NULL ORDER BY created_at DESC",
+                )
+                .bind(account.as_uuid())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(notice_from_row).collect()
+            }
+
+            async fn mark_notice_read(&self, account: AccountId, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+                let done = sqlx::query(
+                    "UPDATE notices SET read_at = $1 WHERE id = $2 AND account_id = $3 AND read_at IS NULL",
+                )
+                .bind(micros(at))
+                .bind(id)
+                .bind(account.as_uuid())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
                 changed_one(done.rows_affected())
             }
         }

@@ -151,8 +151,9 @@ pub trait TherapistStore: Send + Sync {
     async fn decisions_for(&self, therapist: AccountId) -> StoreResult<Vec<VerificationDecision>>;
     async fn set_photo(&self, therapist: AccountId, content_type: &str, bytes: &[u8]) -> StoreResult<()>;
     async fn photo(&self, therapist: AccountId) -> StoreResult<Option<(String, Vec<u8>)>>;
-    /// Marks licence warnings and expiries as handled.
+    /// Claims a licence's expiry warning; `NotFound` if already claimed (so one instance sends it).
     async fn mark_license_warned(&self, license: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Claims a licence's expiry handling; `NotFound` if already claimed.
     async fn mark_license_expiry_handled(&self, license: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
 }
 
@@ -173,4 +174,26 @@ pub trait CareTeamStore: Send + Sync {
     /// Active client counts per therapist.
     async fn active_client_counts(&self) -> StoreResult<HashMap<AccountId, u32>>;
     async fn end_care(&self, team: Uuid, at: DateTime<Utc>, reason: &str) -> StoreResult<()>;
+}
+
+/// A short message to one person, shown until they dismiss it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub id: Uuid,
+    pub account_id: AccountId,
+    /// e.g. `license_expiring`, `needs_new_match`.
+    pub kind: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// In-app notices.
+#[async_trait]
+pub trait NoticeStore: Send + Sync {
+    async fn insert_notice(&self, notice: &Notice) -> StoreResult<()>;
+    /// Unread notices, newest first.
+    async fn unread_notices(&self, account: AccountId) -> StoreResult<Vec<Notice>>;
+    /// Dismisses one of the account's notices; `NotFound` if not theirs or already read.
+    async fn mark_notice_read(&self, account: AccountId, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
 }

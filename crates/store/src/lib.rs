@@ -4,8 +4,8 @@
 mod care;
 
 pub use care::{
-    ApplicationStatus, CareTeam, CareTeamStore, Intake, IntakeStore, License, Sealed, TherapistProfile, TherapistStore,
-    VerificationDecision,
+    ApplicationStatus, CareTeam, CareTeamStore, Intake, IntakeStore, License, Notice, NoticeStore, Sealed,
+    TherapistProfile, TherapistStore, VerificationDecision,
 };
 
 use async_trait::async_trait;
@@ -201,6 +201,7 @@ pub trait Store:
     + TherapistStore
     + IntakeStore
     + CareTeamStore
+    + NoticeStore
     + Send
     + Sync
 {

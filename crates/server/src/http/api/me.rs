@@ -234,3 +234,48 @@ pub async fn audit_events(
         next_before,
     }))
 }
+
+/// A notice for you.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeView {
+    pub id: Uuid,
+    /// e.g. `license_expiring`, `needs_new_match`.
+    pub kind: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Your unread notices, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeList {
+    pub notices: Vec<NoticeView>,
+}
+
+/// Your unread notices.
+#[utoipa::path(get, path = "/api/v1/me/notices", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = NoticeList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json")))]
+pub async fn notices(State(state): State<AppState>, ApiUser(who): ApiUser) -> Result<Json<NoticeList>, Problem> {
+    let list = state.app.my_notices(&who).await?;
+    Ok(Json(NoticeList {
+        notices: list
+            .into_iter()
+            .map(|n| NoticeView { id: n.id, kind: n.kind, message: n.message, created_at: n.created_at })
+            .collect(),
+    }))
+}
+
+/// Dismiss a notice.
+#[utoipa::path(post, path = "/api/v1/me/notices/{id}/dismiss", tag = "me", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Notice id")),
+    responses((status = 204, description = "Dismissed"),
+        (status = 404, description = "No such unread notice of yours", body = Problem, content_type = "application/problem+json")))]
+pub async fn dismiss_notice(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let id: Uuid = id.parse().map_err(|_| Problem::from(AppError::NotFound))?;
+    state.app.dismiss_notice(&who, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -300,3 +300,62 @@ pub async fn reject(
     let p = state.app.decide_therapist_application(&who, id, false, &body.checked, &body.reason, &ctx).await?;
     Ok(Json(p.into()))
 }
+
+/// Upload your profile photo: the raw image as the body (PNG, JPEG or WebP, up to 2 MiB).
+#[utoipa::path(put, path = "/api/v1/therapists/application/photo", tag = "therapists", security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "image/*", description = "PNG, JPEG or WebP"),
+    responses(
+        (status = 204, description = "Saved"),
+        (status = 415, description = "Not an image content type", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a PNG/JPEG/WebP, too large, or no application yet", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn upload_photo(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    request: axum::extract::Request,
+) -> Result<StatusCode, Problem> {
+    let declared = request.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !declared.trim().to_ascii_lowercase().starts_with("image/") {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send the photo as an image (PNG, JPEG or WebP).",
+        ));
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), rapport_app::MAX_PHOTO_BYTES + 1).await.map_err(|_| {
+        Problem::validation(&rapport_domain::FieldErrors::single("photo", "Please use a photo smaller than 2 MB."))
+    })?;
+    state.app.set_my_photo(&who, &bytes).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A therapist's profile photo.
+#[utoipa::path(get, path = "/api/v1/therapists/{id}/photo", tag = "therapists", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The therapist's account id")),
+    responses(
+        (status = 200, description = "The image", content_type = "image/*"),
+        (status = 404, description = "No photo, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn photo(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, Problem> {
+    let id = therapist_id(&id)?;
+    let (content_type, bytes) = state.app.therapist_photo(&who, id).await?;
+    Ok(photo_response(&content_type, bytes))
+}
+
+/// An image response with a safe, sniffed content type.
+pub fn photo_response(content_type: &str, bytes: Vec<u8>) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"photo\""));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response
+}
