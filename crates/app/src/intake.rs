@@ -64,6 +64,17 @@ pub struct MatchesOutcome {
     pub hints: Vec<NoMatchHint>,
 }
 
+/// Approved therapists as matching candidates, kept briefly so that a
+/// matches page does not reload every profile. Changes made through this
+/// instance clear it at once; other instances' changes show within the TTL.
+pub(crate) struct CandidateCache {
+    loaded_at: std::time::Instant,
+    day: NaiveDate,
+    candidates: std::sync::Arc<Vec<Candidate>>,
+}
+
+const CANDIDATE_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+
 #[derive(Serialize, Deserialize)]
 struct SensitiveIntake {
     concerns: Vec<Concern>,
@@ -214,12 +225,51 @@ impl App {
             .collect())
     }
 
+    /// Forgets cached candidates (after a profile, decision or care change).
+    pub(crate) fn forget_candidates(&self) {
+        if let Ok(mut cache) = self.candidates.lock() {
+            *cache = None;
+        }
+    }
+
+    async fn cached_candidates(
+        &self,
+        today: NaiveDate,
+        fresh: bool,
+    ) -> Result<std::sync::Arc<Vec<Candidate>>, AppError> {
+        if !fresh {
+            if let Ok(cache) = self.candidates.lock() {
+                if let Some(c) = cache.as_ref().filter(|c| c.day == today && c.loaded_at.elapsed() < CANDIDATE_TTL) {
+                    return Ok(c.candidates.clone());
+                }
+            }
+        }
+        let candidates = std::sync::Arc::new(self.match_candidates(today).await?);
+        if let Ok(mut cache) = self.candidates.lock() {
+            *cache = Some(CandidateCache {
+                loaded_at: std::time::Instant::now(),
+                day: today,
+                candidates: candidates.clone(),
+            });
+        }
+        Ok(candidates)
+    }
+
     /// Up to three therapists for the caller, best first, with reasons;
     /// or, when none fit, what to change. `None` before intake.
     pub async fn my_matches(
         &self,
         who: &Authenticated,
         ctx: &RequestContext,
+    ) -> Result<Option<MatchesOutcome>, AppError> {
+        self.matches_for(who, ctx, false).await
+    }
+
+    async fn matches_for(
+        &self,
+        who: &Authenticated,
+        ctx: &RequestContext,
+        fresh: bool,
     ) -> Result<Option<MatchesOutcome>, AppError> {
         who.authorize(Action::SeekCare)?;
         let me = who.account_id();
@@ -251,7 +301,7 @@ impl App {
             time_zone: intake.time_zone,
             exclude: current.into_iter().collect(),
         };
-        let candidates = self.match_candidates(today).await?;
+        let candidates = self.cached_candidates(today, fresh).await?;
         let day = MatchDay { today };
         let matches = find_matches(&seeker, &candidates, day, 3);
         let hints = if matches.is_empty() { explain_no_match(&seeker, &candidates, day) } else { Vec::new() };
@@ -270,7 +320,8 @@ impl App {
         ctx: &RequestContext,
     ) -> Result<CareTeam, AppError> {
         let me = who.account_id();
-        let outcome = self.my_matches(who, ctx).await?.ok_or(AppError::Conflict {
+        // Capacity and licences are checked against fresh data at the moment of choosing.
+        let outcome = self.matches_for(who, ctx, true).await?.ok_or(AppError::Conflict {
             field: "intake",
             message: "Please complete the intake questions first, so we can suggest therapists who fit.",
         })?;
@@ -298,6 +349,7 @@ impl App {
             }
             Err(e) => return Err(e.into()),
         }
+        self.forget_candidates();
         self.audit(Some(me), AuditAction::CareTeamStarted, Some(me), "care_team", Some(team.id.to_string()), ctx)
             .await?;
         Ok(team)

@@ -69,12 +69,13 @@ pub struct App {
     config: Arc<AppConfig>,
     clock: Arc<dyn Clock>,
     vault: Option<Arc<Vault>>,
+    candidates: Arc<std::sync::Mutex<Option<intake::CandidateCache>>>,
 }
 
 impl App {
     /// Builds the application over an opened store.
     pub fn new(store: Arc<dyn Store>, config: AppConfig, clock: Arc<dyn Clock>) -> Self {
-        Self { store, config: Arc::new(config), clock, vault: None }
+        Self { store, config: Arc::new(config), clock, vault: None, candidates: Arc::default() }
     }
 
     /// The same application, able to seal and open health data.

@@ -231,6 +231,7 @@ impl App {
             updated_at: now,
         };
         self.store.save_application(&profile).await?;
+        self.forget_candidates();
         self.audit(Some(me), AuditAction::TherapistApplicationSubmitted, Some(me), "therapist_profile", None, ctx)
             .await?;
         Ok(profile)
@@ -299,6 +300,7 @@ impl App {
             notes,
         };
         self.store.decide_application(&decision).await?;
+        self.forget_candidates();
         let action = if approve { AuditAction::TherapistApproved } else { AuditAction::TherapistRejected };
         self.audit(
             Some(who.account_id()),

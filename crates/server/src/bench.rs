@@ -133,5 +133,94 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let _ = stop.send(());
     server.await??;
+    bench_matching(10_000, 2_000);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Times the matching rules against `therapists` synthetic candidates.
+fn bench_matching(therapists: usize, runs: usize) {
+    use chrono::NaiveDate;
+    use rapport_domain::availability::{to_utc_week, WeeklyWindow};
+    use rapport_domain::matching::{find_matches, Candidate, LicenseSummary, MatchDay, Seeker, SeekerKind};
+    use rapport_domain::taxonomy::{Approach, Concern, Gender, Modality, Specialty};
+    use rapport_domain::{AccountId, Jurisdiction, Language, TimeZone};
+
+    let today = NaiveDate::from_ymd_opt(2026, 11, 25).expect("valid date");
+    let places: Vec<Jurisdiction> = ["US-CA", "US-NY", "US-TX", "US-WA", "GB", "US-NV"]
+        .iter()
+        .filter_map(|p| Jurisdiction::parse(p).ok())
+        .collect();
+    let languages: Vec<Language> = ["en", "es", "fr"].iter().filter_map(|l| Language::parse(l).ok()).collect();
+    let zones: Vec<TimeZone> = ["America/Los_Angeles", "America/New_York", "Europe/London"]
+        .iter()
+        .filter_map(|z| TimeZone::parse(z).ok())
+        .collect();
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat"];
+    // A small deterministic generator keeps runs comparable.
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let candidates: Vec<Candidate> = (0..therapists)
+        .map(|_| {
+            let tz = zones[next(zones.len())];
+            let start = 8 + next(10);
+            let window =
+                WeeklyWindow::parse(days[next(days.len())], &format!("{start:02}:00"), &format!("{:02}:00", start + 3))
+                    .expect("valid window");
+            Candidate {
+                id: AccountId::new(),
+                professional_name: "Synthetic therapist".into(),
+                approved: true,
+                licenses: vec![LicenseSummary {
+                    jurisdiction: places[next(places.len())].clone(),
+                    expires_on: today + chrono::Duration::days(next(700) as i64 - 30),
+                    verified: true,
+                }],
+                specialties: (0..4).map(|_| Specialty::ALL[next(Specialty::ALL.len())]).collect(),
+                approaches: vec![Approach::ALL[next(Approach::ALL.len())]],
+                languages: vec![languages[next(languages.len())].clone()],
+                modalities: vec![Modality::ALL[next(Modality::ALL.len())], Modality::Messaging],
+                works_with_couples: next(2) == 0,
+                gender: Some(Gender::ALL[next(Gender::ALL.len())]),
+                availability_utc: to_utc_week(&[window], tz, today),
+                capacity: 20,
+                active_clients: next(21) as u32,
+                accepting: next(10) != 0,
+            }
+        })
+        .collect();
+    let client_tz = zones[0];
+    let seeker = Seeker {
+        kind: SeekerKind::Couple,
+        jurisdictions: vec![places[0].clone()],
+        languages: vec![languages[0].clone()],
+        concerns: vec![Concern::LessCommunication, Concern::LessAffection, Concern::SameFight],
+        modalities: vec![Modality::Video],
+        approaches: vec![Approach::GottmanMethod],
+        gender: None,
+        windows_utc: to_utc_week(
+            &[WeeklyWindow::parse("tue", "17:00", "21:00").expect("valid window")],
+            client_tz,
+            today,
+        ),
+        time_zone: client_tz,
+        exclude: vec![],
+    };
+    let day = MatchDay { today };
+    let mut lat = Latencies(Vec::with_capacity(runs));
+    let mut found = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        found = find_matches(&seeker, &candidates, day, 3).len();
+        lat.0.push(t.elapsed());
+    }
+    println!(
+        "  matching against {therapists} therapists (in memory, {runs} runs, {found} shown): p50 {}, p99 {}",
+        ms(lat.percentile(50.0)),
+        ms(lat.percentile(99.0))
+    );
 }
