@@ -27,6 +27,11 @@ impl ManualClock {
         Self(Mutex::new(start))
     }
 
+    /// Today's date (UTC) on this clock.
+    pub fn now_date(&self) -> chrono::NaiveDate {
+        self.now().date_naive()
+    }
+
     pub fn advance(&self, by: std::time::Duration) {
         let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
         *now += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
