@@ -344,7 +344,7 @@ impl App {
             Err(StoreError::Conflict(_)) => {
                 return Err(AppError::Conflict {
                     field: "therapist_id",
-                    message: "Please try again: your care team just changed.",
+                    message: "That therapist's last place was just taken, or your care team just changed. Please look at your matches again.",
                 })
             }
             Err(e) => return Err(e.into()),

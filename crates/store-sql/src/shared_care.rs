@@ -224,6 +224,17 @@ macro_rules! impl_care_traits {
 
             async fn decide_application(&self, d: &VerificationDecision) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
+                // The application first: no application (or no such account) is `NotFound`,
+                // not a foreign-key failure on the decision below.
+                let status = if d.approved { ApplicationStatus::Approved } else { ApplicationStatus::Rejected };
+                let done = sqlx::query("UPDATE therapist_profiles SET status = $1, updated_at = $2 WHERE account_id = $3")
+                    .bind(status.as_str())
+                    .bind(micros(d.decided_at))
+                    .bind(d.therapist_id.as_uuid())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                changed_one(done.rows_affected())?;
                 sqlx::query(
                     "INSERT INTO verification_decisions (id, therapist_id, admin_id, decided_at, approved, checked, notes) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -238,15 +249,6 @@ macro_rules! impl_care_traits {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                let status = if d.approved { ApplicationStatus::Approved } else { ApplicationStatus::Rejected };
-                let done = sqlx::query("UPDATE therapist_profiles SET status = $1, updated_at = $2 WHERE account_id = $3")
-                    .bind(status.as_str())
-                    .bind(micros(d.decided_at))
-                    .bind(d.therapist_id.as_uuid())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                changed_one(done.rows_affected())?;
                 if d.approved {
                     sqlx::query("UPDATE therapist_licenses SET verified = 1 WHERE therapist_id = $1")
                         .bind(d.therapist_id.as_uuid())
@@ -429,6 +431,13 @@ macro_rules! impl_care_traits {
         impl CareTeamStore for $store {
             async fn start_care(&self, t: &CareTeam, previous_end_reason: Option<&str>) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
+                // Take the therapist's profile row first (a row lock on PostgreSQL, the write
+                // lock on SQLite), so concurrent starts with one therapist count one at a time.
+                sqlx::query("UPDATE therapist_profiles SET capacity = capacity WHERE account_id = $1")
+                    .bind(t.therapist_id.as_uuid())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 sqlx::query("UPDATE care_teams SET ended_at = $1, end_reason = $2 WHERE client_id = $3 AND ended_at IS NULL")
                     .bind(micros(t.started_at))
                     .bind(previous_end_reason.unwrap_or("switched therapist"))
@@ -436,6 +445,17 @@ macro_rules! impl_care_traits {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                let full = sqlx::query(
+                    "SELECT account_id FROM therapist_profiles WHERE account_id = $1 AND capacity <= \
+                     (SELECT COUNT(*) FROM care_teams WHERE therapist_id = $1 AND ended_at IS NULL)",
+                )
+                .bind(t.therapist_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if full.is_some() {
+                    return Err(StoreError::Conflict("care_teams_capacity"));
+                }
                 sqlx::query(
                     "INSERT INTO care_teams (id, client_id, couple_id, therapist_id, started_at, ended_at, end_reason, \
                      sees_history) VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6)",

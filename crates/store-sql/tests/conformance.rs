@@ -3,12 +3,22 @@
 //! `RAPPORT_TEST_POSTGRES_URL` names a server (each test gets a schema of its
 //! own there, dropped afterwards).
 
-use chrono::{DateTime, Duration, Utc};
-use rapport_domain::{AccountId, AuditAction, AuditEventId, CoupleId, DisplayName, Email, Role, SessionId, TimeZone};
-use rapport_store::{Account, AuditEvent, Couple, Session, SessionKind, Store, StoreError};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rapport_domain::availability::WeeklyWindow;
+use rapport_domain::matching::SeekerKind;
+use rapport_domain::taxonomy::{Approach, Gender, LicenseType, Modality, Specialty};
+use rapport_domain::{
+    AccountId, AuditAction, AuditEventId, CoupleId, DisplayName, Email, Jurisdiction, Language, Role, SessionId,
+    TimeZone,
+};
+use rapport_store::{
+    Account, ApplicationStatus, AuditEvent, CareTeam, Couple, Intake, License, Sealed, Session, SessionKind, Store,
+    StoreError, TherapistProfile, VerificationDecision,
+};
 use rapport_store_sql::{Backend, OpenError, OpenOptions};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::SqlitePool;
+use std::collections::HashMap;
 use std::sync::Arc;
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -49,6 +59,13 @@ conformance! {
     sign_in_throttle => sqlite_sign_in_throttle, postgres_sign_in_throttle;
     couples_link_two_partners => sqlite_couples_link_two_partners, postgres_couples_link_two_partners;
     reopening_keeps_data => sqlite_reopening_keeps_data, postgres_reopening_keeps_data;
+    therapist_application_round_trip => sqlite_therapist_application_round_trip, postgres_therapist_application_round_trip;
+    applications_by_status => sqlite_applications_by_status, postgres_applications_by_status;
+    deciding_applications => sqlite_deciding_applications, postgres_deciding_applications;
+    therapist_photos => sqlite_therapist_photos, postgres_therapist_photos;
+    license_expiry_claims => sqlite_license_expiry_claims, postgres_license_expiry_claims;
+    intake_round_trip => sqlite_intake_round_trip, postgres_intake_round_trip;
+    care_teams_lifecycle => sqlite_care_teams_lifecycle, postgres_care_teams_lifecycle;
 }
 
 // ---------------------------------------------------------------------------
@@ -442,6 +459,466 @@ async fn couples_link_two_partners(db: &TestDatabase) {
 }
 
 // ---------------------------------------------------------------------------
+// Therapists
+
+async fn therapist_application_round_trip(db: &TestDatabase) {
+    let store = db.store();
+    let now = now();
+    let jordan = insert_person(store, "jordan@example.org", Role::Client).await;
+    let quinn = insert_person(store, "quinn@example.org", Role::Client).await;
+
+    // Every field set, licences in an order unlike their ids, one of them
+    // already verified and with both expiry timestamps.
+    let mut first = application(jordan, now - Duration::days(2));
+    let mut kept = license(LicenseType::Lpc, "LPC 0042", "US-NY", (2028, 1, 15));
+    kept.verified = true;
+    kept.expiry_warned_at = Some(now - Duration::hours(5));
+    kept.expiry_handled_at = Some(now - Duration::hours(4));
+    let removed = license(LicenseType::Psyd, "PSY 7781", "GB", (2026, 12, 31));
+    let moved = license(LicenseType::Lmft, "LMFT 123456", "US-CA", (2027, 6, 30));
+    first.licenses = vec![moved.clone(), kept.clone(), removed.clone()];
+    store.save_application(&first).await.unwrap();
+    assert_eq!(store.therapist(jordan).await.unwrap(), first);
+
+    // The bare minimum: no gender, no pronouns, empty lists, the other flag values.
+    let bare = TherapistProfile {
+        pronouns: None,
+        gender: None,
+        licenses: Vec::new(),
+        specialties: Vec::new(),
+        approaches: Vec::new(),
+        languages: Vec::new(),
+        modalities: Vec::new(),
+        weekly_availability: Vec::new(),
+        works_with_couples: false,
+        accepting_new_clients: false,
+        capacity: 0,
+        time_zone: TimeZone::parse("Asia/Kolkata").unwrap(),
+        ..application(quinn, now - Duration::days(1))
+    };
+    store.save_application(&bare).await.unwrap();
+    assert_eq!(store.therapist(quinn).await.unwrap(), bare);
+    assert_eq!(store.therapist(jordan).await.unwrap(), first, "saving another application changed this one");
+
+    // A second save replaces every field and the licences, in the new order,
+    // and keeps the photo uploaded in between.
+    let photo = b"\x89PNG\r\n\x1a\n\0\xff".to_vec();
+    store.set_photo(jordan, "image/png", &photo).await.unwrap();
+    let mut kept_changed = kept.clone();
+    kept_changed.number = "LPC 0042-R".to_owned();
+    kept_changed.expires_on = NaiveDate::from_ymd_opt(2030, 2, 28).unwrap();
+    let added = license(LicenseType::Lcsw, "LCSW 9", "US-TX", (2029, 9, 1));
+    let second = TherapistProfile {
+        status: ApplicationStatus::Rejected,
+        professional_name: "Dr. Jordan Lee-Park".to_owned(),
+        pronouns: Some("she/her".to_owned()),
+        gender: Some(Gender::Woman),
+        bio: "Changed bio, with commas, and \"quotes\".".to_owned(),
+        licenses: vec![kept_changed, added, moved],
+        specialties: vec![Specialty::Grief],
+        approaches: vec![Approach::Narrative, Approach::Cbt, Approach::SolutionFocused],
+        languages: languages(&["fr"]),
+        modalities: vec![Modality::Audio],
+        works_with_couples: false,
+        time_zone: TimeZone::parse("Europe/Berlin").unwrap(),
+        weekly_availability: vec![window("wed", "00:00", "24:00")],
+        capacity: 3,
+        accepting_new_clients: false,
+        has_photo: true,
+        submitted_at: now - Duration::hours(6),
+        updated_at: now - Duration::hours(1),
+        ..first.clone()
+    };
+    store.save_application(&second).await.unwrap();
+    assert_eq!(store.therapist(jordan).await.unwrap(), second);
+    assert_eq!(store.photo(jordan).await.unwrap(), Some(("image/png".to_owned(), photo)));
+    assert_eq!(store.therapist(quinn).await.unwrap(), bare);
+
+    // The dropped licence is gone, not just hidden.
+    assert_eq!(db.count_rows("therapist_licenses").await, 3);
+    assert!(matches!(store.mark_license_warned(removed.id, now).await, Err(StoreError::NotFound)));
+
+    // Nobody, and an account that never applied, have no application.
+    assert!(matches!(store.therapist(AccountId::new()).await, Err(StoreError::NotFound)));
+    let client = insert_person(store, "client@example.org", Role::Client).await;
+    assert!(matches!(store.therapist(client).await, Err(StoreError::NotFound)));
+}
+
+async fn applications_by_status(store: &dyn Store) {
+    let now = now();
+    let hours_ago = |h: i64| now - Duration::hours(h);
+
+    // Accounts (and so ids) are made in an order unlike the submission times,
+    // and every therapist has licences of their own.
+    let plan = [
+        ("e", ApplicationStatus::Pending, 1),
+        ("b", ApplicationStatus::Approved, 2),
+        ("a", ApplicationStatus::Pending, 3),
+        ("d", ApplicationStatus::Approved, 4),
+        ("c", ApplicationStatus::Pending, 5),
+        ("f", ApplicationStatus::Rejected, 6),
+        ("g", ApplicationStatus::Approved, 7),
+    ];
+    let mut by_name = HashMap::new();
+    for (i, (name, status, age)) in plan.into_iter().enumerate() {
+        let id = insert_person(store, &format!("{name}@example.org"), Role::Client).await;
+        let mut p = application(id, hours_ago(age));
+        p.status = status;
+        p.professional_name = format!("Therapist {name}");
+        p.licenses = (0..=i % 3)
+            .map(|n| {
+                let mut l = license(LicenseType::ALL[n], &format!("{name}-{n}"), "US-CA", (2027, 1, 1 + n as u32));
+                l.verified = status == ApplicationStatus::Approved;
+                l
+            })
+            .collect();
+        // Listed in the opposite order to their ids, so only the stored position orders them.
+        p.licenses.reverse();
+        store.save_application(&p).await.unwrap();
+        by_name.insert(name, p);
+    }
+    let profiles = |names: &[&str]| names.iter().map(|n| by_name[n].clone()).collect::<Vec<_>>();
+
+    // Only that status, oldest submission first, each with its own licences.
+    assert_eq!(store.applications(ApplicationStatus::Pending).await.unwrap(), profiles(&["c", "a", "e"]));
+    assert_eq!(store.applications(ApplicationStatus::Approved).await.unwrap(), profiles(&["g", "d", "b"]));
+    assert_eq!(store.applications(ApplicationStatus::Rejected).await.unwrap(), profiles(&["f"]));
+
+    // Approved therapists, whatever the order, with their licences.
+    let mut approved = store.approved_therapists().await.unwrap();
+    approved.sort_by_key(|p| p.account_id);
+    let mut expected = profiles(&["b", "d", "g"]);
+    expected.sort_by_key(|p| p.account_id);
+    assert_eq!(approved, expected);
+    assert!(approved.iter().all(|p| !p.licenses.is_empty()));
+}
+
+async fn deciding_applications(db: &TestDatabase) {
+    let store = db.store();
+    let now = now();
+    let admin = insert_person(store, "admin@example.org", Role::Admin).await;
+    let client_applicant = insert_person(store, "client-applicant@example.org", Role::Client).await;
+    let admin_applicant = insert_person(store, "admin-applicant@example.org", Role::Admin).await;
+    let rejected = insert_person(store, "rejected@example.org", Role::Client).await;
+    let never_applied = insert_person(store, "never@example.org", Role::Client).await;
+
+    let mut pending = HashMap::new();
+    for (i, id) in [client_applicant, admin_applicant, rejected].into_iter().enumerate() {
+        let mut p = application(id, now - Duration::days(3) + Duration::minutes(i as i64));
+        p.licenses = vec![
+            license(LicenseType::Lmft, &format!("LMFT {i}"), "US-CA", (2027, 6, 30)),
+            license(LicenseType::Lpc, &format!("LPC {i}"), "US-NY", (2028, 1, 31)),
+        ];
+        store.save_application(&p).await.unwrap();
+        pending.insert(id, p);
+    }
+    let approved = |id: AccountId, at: DateTime<Utc>| {
+        let mut p: TherapistProfile = pending[&id].clone();
+        p.status = ApplicationStatus::Approved;
+        p.updated_at = at;
+        p.licenses.iter_mut().for_each(|l| l.verified = true);
+        p
+    };
+
+    // Approving a client's application: approved, licences verified, now a therapist.
+    let yes = decision(client_applicant, admin, now - Duration::hours(2), true);
+    store.decide_application(&yes).await.unwrap();
+    assert_eq!(store.therapist(client_applicant).await.unwrap(), approved(client_applicant, yes.decided_at));
+    let account = store.account_by_id(client_applicant).await.unwrap();
+    assert_eq!(account.role, Role::Therapist);
+    assert_eq!(account.updated_at, yes.decided_at);
+    assert_eq!(store.decisions_for(client_applicant).await.unwrap(), vec![yes.clone()]);
+
+    // An admin who applies is approved but stays an admin.
+    let admin_yes = decision(admin_applicant, admin, now - Duration::hours(1), true);
+    store.decide_application(&admin_yes).await.unwrap();
+    assert_eq!(store.therapist(admin_applicant).await.unwrap(), approved(admin_applicant, admin_yes.decided_at));
+    assert_eq!(store.account_by_id(admin_applicant).await.unwrap().role, Role::Admin);
+
+    // Rejecting: rejected, licences still unverified, role unchanged.
+    let no = decision(rejected, admin, now - Duration::minutes(30), false);
+    store.decide_application(&no).await.unwrap();
+    let expected = TherapistProfile {
+        status: ApplicationStatus::Rejected,
+        updated_at: no.decided_at,
+        ..pending[&rejected].clone()
+    };
+    assert_eq!(store.therapist(rejected).await.unwrap(), expected);
+    assert!(expected.licenses.iter().all(|l| !l.verified));
+    assert_eq!(store.account_by_id(rejected).await.unwrap().role, Role::Client);
+    assert_eq!(store.decisions_for(rejected).await.unwrap(), vec![no.clone()]);
+
+    // Re-applying and being approved later: both decisions, oldest first.
+    store.save_application(&pending[&rejected]).await.unwrap();
+    let later = decision(rejected, admin, now - Duration::minutes(5), true);
+    store.decide_application(&later).await.unwrap();
+    assert_eq!(store.decisions_for(rejected).await.unwrap(), vec![no, later.clone()]);
+    assert_eq!(store.therapist(rejected).await.unwrap(), approved(rejected, later.decided_at));
+    assert_eq!(store.account_by_id(rejected).await.unwrap().role, Role::Therapist);
+    assert_eq!(store.decisions_for(client_applicant).await.unwrap(), vec![yes]);
+    assert_eq!(db.count_rows("verification_decisions").await, 4);
+
+    // Nobody to decide on: not found, and nothing is recorded.
+    for therapist in [AccountId::new(), never_applied] {
+        for approve in [true, false] {
+            match store.decide_application(&decision(therapist, admin, now, approve)).await {
+                Err(StoreError::NotFound) => {}
+                other => panic!("deciding on {therapist} should be NotFound, got {other:?}"),
+            }
+        }
+        assert!(store.decisions_for(therapist).await.unwrap().is_empty());
+    }
+    assert_eq!(store.account_by_id(never_applied).await.unwrap().role, Role::Client);
+    assert_eq!(db.count_rows("verification_decisions").await, 4);
+
+    // A decision that cannot be recorded (no such admin) changes nothing at all.
+    let waiting = insert_person(store, "waiting@example.org", Role::Client).await;
+    let application = application(waiting, now - Duration::days(1));
+    store.save_application(&application).await.unwrap();
+    assert!(store.decide_application(&decision(waiting, AccountId::new(), now, true)).await.is_err());
+    assert_eq!(store.therapist(waiting).await.unwrap(), application);
+    assert_eq!(store.account_by_id(waiting).await.unwrap().role, Role::Client);
+    assert!(store.decisions_for(waiting).await.unwrap().is_empty());
+    assert_eq!(db.count_rows("verification_decisions").await, 4);
+}
+
+async fn therapist_photos(store: &dyn Store) {
+    let now = now();
+    let sam = insert_person(store, "sam@example.org", Role::Client).await;
+    let other = insert_person(store, "other@example.org", Role::Client).await;
+    let profile = application(sam, now);
+    store.save_application(&profile).await.unwrap();
+    store.save_application(&application(other, now)).await.unwrap();
+    assert_eq!(store.photo(sam).await.unwrap(), None);
+    assert!(!store.therapist(sam).await.unwrap().has_photo);
+
+    // Every byte value survives, exactly.
+    let png: Vec<u8> = (0..=255_u8).chain((0..=255_u8).rev()).collect();
+    store.set_photo(sam, "image/png", &png).await.unwrap();
+    assert_eq!(store.photo(sam).await.unwrap(), Some(("image/png".to_owned(), png)));
+    assert_eq!(store.therapist(sam).await.unwrap(), TherapistProfile { has_photo: true, ..profile.clone() });
+
+    // A new photo replaces the old one; nobody else's changes.
+    let jpeg = vec![0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00];
+    store.set_photo(sam, "image/jpeg", &jpeg).await.unwrap();
+    assert_eq!(store.photo(sam).await.unwrap(), Some(("image/jpeg".to_owned(), jpeg)));
+    assert_eq!(store.photo(other).await.unwrap(), None);
+    assert!(!store.therapist(other).await.unwrap().has_photo);
+
+    // No application, no photo.
+    let unknown = AccountId::new();
+    assert_eq!(store.photo(unknown).await.unwrap(), None);
+    assert!(matches!(store.set_photo(unknown, "image/png", b"x").await, Err(StoreError::NotFound)));
+    let client = insert_person(store, "client@example.org", Role::Client).await;
+    assert!(matches!(store.set_photo(client, "image/png", b"x").await, Err(StoreError::NotFound)));
+    assert_eq!(store.photo(client).await.unwrap(), None);
+}
+
+async fn license_expiry_claims(store: &dyn Store) {
+    let now = now();
+    let robin = insert_person(store, "robin@example.org", Role::Client).await;
+    let mut profile = application(robin, now - Duration::days(30));
+    let expiring = license(LicenseType::Lmft, "LMFT 1", "US-CA", (2026, 12, 1));
+    let other = license(LicenseType::Lcsw, "LCSW 2", "US-OR", (2029, 1, 1));
+    profile.licenses = vec![expiring.clone(), other.clone()];
+    store.save_application(&profile).await.unwrap();
+
+    let warned_at = now - Duration::hours(2);
+    store.mark_license_warned(expiring.id, warned_at).await.unwrap();
+    profile.licenses[0].expiry_warned_at = Some(warned_at);
+    assert_eq!(store.therapist(robin).await.unwrap(), profile);
+
+    let handled_at = now - Duration::hours(1);
+    store.mark_license_expiry_handled(expiring.id, handled_at).await.unwrap();
+    profile.licenses[0].expiry_handled_at = Some(handled_at);
+    assert_eq!(store.therapist(robin).await.unwrap(), profile);
+
+    // Each is claimed once: a second claim is refused and keeps the first time.
+    assert!(matches!(store.mark_license_warned(expiring.id, now).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.mark_license_expiry_handled(expiring.id, now).await, Err(StoreError::NotFound)));
+    assert_eq!(store.therapist(robin).await.unwrap(), profile);
+
+    // The two claims are independent of each other and of other licences.
+    store.mark_license_expiry_handled(other.id, now).await.unwrap();
+    profile.licenses[1].expiry_handled_at = Some(now);
+    assert_eq!(store.therapist(robin).await.unwrap(), profile);
+    store.mark_license_warned(other.id, now).await.unwrap();
+    profile.licenses[1].expiry_warned_at = Some(now);
+    assert_eq!(store.therapist(robin).await.unwrap(), profile);
+
+    let unknown = Uuid::now_v7();
+    assert!(matches!(store.mark_license_warned(unknown, now).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.mark_license_expiry_handled(unknown, now).await, Err(StoreError::NotFound)));
+}
+
+// ---------------------------------------------------------------------------
+// Intakes
+
+async fn intake_round_trip(db: &TestDatabase) {
+    let store = db.store();
+    let now = now();
+    let solo = insert_person(store, "solo@example.org", Role::Client).await;
+    let partner = insert_person(store, "partner@example.org", Role::Client).await;
+    let other_partner = insert_person(store, "other-partner@example.org", Role::Client).await;
+    let couple = Couple { id: CoupleId::new(), partner_a: partner, partner_b: other_partner, linked_at: now };
+    store.insert_couple(&couple).await.unwrap();
+
+    let first = intake(solo, now - Duration::days(2));
+    let couples = Intake {
+        kind: SeekerKind::Couple,
+        couple_id: Some(couple.id),
+        jurisdiction: Jurisdiction::parse("GB").unwrap(),
+        languages: languages(&["en", "pl", "cy"]),
+        modalities: Vec::new(),
+        approaches: vec![Approach::EmotionallyFocused, Approach::GottmanMethod],
+        therapist_gender: Some(Gender::Woman),
+        time_zone: TimeZone::parse("Europe/London").unwrap(),
+        time_windows: vec![window("fri", "12:00", "13:00")],
+        sensitive: Sealed { key_id: "k2".to_owned(), bytes: vec![0] },
+        ..intake(partner, now - Duration::days(1))
+    };
+    store.save_intake(&first).await.unwrap();
+    store.save_intake(&couples).await.unwrap();
+    assert_eq!(store.intake_of(solo).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.intake_of(partner).await.unwrap(), Some(couples.clone()));
+    assert_eq!(store.intake_of(other_partner).await.unwrap(), None);
+    assert_eq!(store.intake_of(AccountId::new()).await.unwrap(), None);
+
+    // Saving again updates everything but when the intake was first made,
+    // whatever the caller says.
+    let changed = Intake {
+        account_id: solo,
+        kind: SeekerKind::Couple,
+        couple_id: Some(CoupleId::new()),
+        consented_at: now - Duration::hours(3),
+        consent_version: "2027-01".to_owned(),
+        jurisdiction: Jurisdiction::parse("us-ny").unwrap(),
+        languages: languages(&["es"]),
+        modalities: vec![Modality::Messaging],
+        approaches: Vec::new(),
+        therapist_gender: Some(Gender::NonBinary),
+        time_zone: TimeZone::parse("America/New_York").unwrap(),
+        time_windows: Vec::new(),
+        sensitive: Sealed { key_id: "intake-key-2027-01".to_owned(), bytes: b"\0re-sealed\xff".to_vec() },
+        created_at: now - Duration::hours(3),
+        updated_at: now - Duration::hours(2),
+    };
+    store.save_intake(&changed).await.unwrap();
+    let expected = Intake { created_at: first.created_at, ..changed.clone() };
+    assert_eq!(store.intake_of(solo).await.unwrap(), Some(expected.clone()));
+    assert_eq!(store.intake_of(partner).await.unwrap(), Some(couples));
+    assert_eq!(db.count_rows("intakes").await, 2);
+
+    // And back to no couple, no preferred gender.
+    let single_again =
+        Intake { couple_id: None, therapist_gender: None, updated_at: now, kind: SeekerKind::Individual, ..changed };
+    store.save_intake(&single_again).await.unwrap();
+    let expected = Intake { created_at: first.created_at, ..single_again };
+    assert_eq!(store.intake_of(solo).await.unwrap(), Some(expected));
+}
+
+// ---------------------------------------------------------------------------
+// Care teams
+
+async fn care_teams_lifecycle(db: &TestDatabase) {
+    let store = db.store();
+    let t0 = now() - Duration::days(10);
+    let at = |hours: i64| t0 + Duration::hours(hours);
+    let [river, sky] = ["river", "sky"].map(|n| account(&format!("{n}@example.org")));
+    let [first, second, third] = ["t1", "t2", "t3"].map(|n| account(&format!("{n}@example.org")));
+    for person in [&river, &sky, &first, &second, &third] {
+        store.insert_account(person).await.unwrap();
+    }
+    let (river, sky) = (river.id, sky.id);
+    let (first, second, third) = (first.id, second.id, third.id);
+    // Approved therapists with room for everyone below.
+    for therapist in [first, second, third] {
+        let profile =
+            TherapistProfile { status: ApplicationStatus::Approved, capacity: 5, ..application(therapist, t0) };
+        store.save_application(&profile).await.unwrap();
+    }
+    let counts = || async { store.active_client_counts().await.unwrap() };
+    let count = |counts: &HashMap<AccountId, u32>, t: AccountId| counts.get(&t).copied().unwrap_or(0);
+
+    assert!(counts().await.is_empty());
+    assert_eq!(store.active_care_of_client(river).await.unwrap(), None);
+
+    // One client, one therapist.
+    let river_first = care_team(river, first, at(0));
+    store.start_care(&river_first, None).await.unwrap();
+    assert_eq!(store.active_care_of_client(river).await.unwrap(), Some(river_first.clone()));
+    assert_eq!(store.active_clients_of(first).await.unwrap(), vec![river_first.clone()]);
+    assert!(store.active_clients_of(second).await.unwrap().is_empty());
+    assert_eq!(counts().await, HashMap::from([(first, 1)]));
+
+    // A second client of the same therapist, as a couple, seeing history.
+    let sky_first = CareTeam { couple_id: Some(CoupleId::new()), sees_history: true, ..care_team(sky, first, at(1)) };
+    store.start_care(&sky_first, Some("ignored: nothing to end")).await.unwrap();
+    assert_eq!(store.active_care_of_client(sky).await.unwrap(), Some(sky_first.clone()));
+    assert_eq!(
+        sorted(store.active_clients_of(first).await.unwrap()),
+        sorted(vec![river_first.clone(), sky_first.clone()])
+    );
+    assert_eq!(counts().await, HashMap::from([(first, 2)]));
+    assert_eq!(
+        store.active_care_of_client(river).await.unwrap(),
+        Some(river_first.clone()),
+        "sky's start ended river's"
+    );
+
+    // Switching therapist ends the current team when the new one starts.
+    let river_second = care_team(river, second, at(24));
+    store.start_care(&river_second, None).await.unwrap();
+    assert_eq!(store.active_care_of_client(river).await.unwrap(), Some(river_second.clone()));
+    assert_eq!(db.care_team_ending(river_first.id).await, (Some(at(24)), Some("switched therapist".to_owned())));
+    assert_eq!(store.active_clients_of(first).await.unwrap(), vec![sky_first.clone()]);
+    assert_eq!(store.active_clients_of(second).await.unwrap(), vec![river_second.clone()]);
+    let c = counts().await;
+    assert_eq!((count(&c, first), count(&c, second), count(&c, third)), (1, 1, 0));
+
+    // With a reason given, that reason is kept; earlier endings are left alone.
+    let river_third = care_team(river, third, at(48));
+    store.start_care(&river_third, Some("therapist stopped taking clients")).await.unwrap();
+    assert_eq!(
+        db.care_team_ending(river_second.id).await,
+        (Some(at(48)), Some("therapist stopped taking clients".to_owned()))
+    );
+    assert_eq!(db.care_team_ending(river_first.id).await, (Some(at(24)), Some("switched therapist".to_owned())));
+    assert_eq!(db.care_team_ending(river_third.id).await, (None, None));
+    assert_eq!(db.care_team_ending(sky_first.id).await, (None, None));
+    assert_eq!(store.active_care_of_client(river).await.unwrap(), Some(river_third.clone()));
+    assert!(store.active_clients_of(second).await.unwrap().is_empty());
+    let c = counts().await;
+    assert_eq!((count(&c, first), count(&c, second), count(&c, third)), (1, 0, 1));
+
+    // A start that fails (no such therapist) leaves the current team running.
+    assert!(store.start_care(&care_team(river, AccountId::new(), at(50)), None).await.is_err());
+    assert_eq!(store.active_care_of_client(river).await.unwrap(), Some(river_third.clone()));
+    assert_eq!(db.care_team_ending(river_third.id).await, (None, None));
+
+    // Ending care: no active team left; ending it again, or a team that never was, is not found.
+    store.end_care(river_third.id, at(60), "client finished therapy").await.unwrap();
+    assert_eq!(store.active_care_of_client(river).await.unwrap(), None);
+    assert_eq!(db.care_team_ending(river_third.id).await, (Some(at(60)), Some("client finished therapy".to_owned())));
+    assert!(matches!(store.end_care(river_third.id, at(61), "again").await, Err(StoreError::NotFound)));
+    assert_eq!(db.care_team_ending(river_third.id).await, (Some(at(60)), Some("client finished therapy".to_owned())));
+    assert!(matches!(store.end_care(Uuid::now_v7(), at(61), "never was").await, Err(StoreError::NotFound)));
+    assert!(store.active_clients_of(third).await.unwrap().is_empty());
+    let c = counts().await;
+    assert_eq!((count(&c, first), count(&c, second), count(&c, third)), (1, 0, 0));
+
+    // After ending, the client may start again; two clients of one therapist count 2.
+    let river_back = care_team(river, first, at(72));
+    store.start_care(&river_back, None).await.unwrap();
+    assert_eq!(store.active_care_of_client(river).await.unwrap(), Some(river_back.clone()));
+    assert_eq!(db.care_team_ending(river_third.id).await, (Some(at(60)), Some("client finished therapy".to_owned())));
+    assert_eq!(sorted(store.active_clients_of(first).await.unwrap()), sorted(vec![sky_first, river_back]));
+    let c = counts().await;
+    assert_eq!((count(&c, first), count(&c, second), count(&c, third)), (2, 0, 0));
+    assert_eq!(db.count_rows("care_teams").await, 5);
+}
+
+// ---------------------------------------------------------------------------
 // Opening
 
 async fn reopening_keeps_data(db: &TestDatabase) {
@@ -604,6 +1081,28 @@ impl TestDatabase {
         counted.unwrap_or_else(|e| panic!("count {table}: {e}"))
     }
 
+    /// How a care team ended (`ended_at`, `end_reason`), read around the store:
+    /// the store only ever returns active teams.
+    async fn care_team_ending(&self, id: Uuid) -> (Option<DateTime<Utc>>, Option<String>) {
+        let sql = "SELECT ended_at, end_reason FROM care_teams WHERE id = $1";
+        let row: Result<(Option<i64>, Option<String>), sqlx::Error> = match &self.place {
+            Place::Sqlite { .. } => {
+                let pool = SqlitePool::connect(&self.url).await.unwrap();
+                let row = sqlx::query_as(sql).bind(id).fetch_one(&pool).await;
+                pool.close().await;
+                row
+            }
+            Place::Postgres { .. } => {
+                let pool = PgPool::connect(&self.url).await.unwrap();
+                let row = sqlx::query_as(sql).bind(id).fetch_one(&pool).await;
+                pool.close().await;
+                row
+            }
+        };
+        let (ended_at, reason) = row.unwrap_or_else(|e| panic!("read care team {id}: {e}"));
+        (ended_at.map(|v| DateTime::from_timestamp_micros(v).unwrap()), reason)
+    }
+
     /// Closes the store and, on PostgreSQL, drops the test's schema (best effort).
     async fn clean_up(&self) {
         self.store.close().await;
@@ -762,4 +1261,119 @@ fn assert_same_couple(read: &Couple, written: &Couple) {
     assert_eq!(read.partner_a, written.partner_a);
     assert_eq!(read.partner_b, written.partner_b);
     assert_eq!(read.linked_at, written.linked_at);
+}
+
+async fn insert_person(store: &dyn Store, email: &str, role: Role) -> AccountId {
+    let person = Account { role, ..account(email) };
+    store.insert_account(&person).await.unwrap();
+    person.id
+}
+
+fn window(weekday: &str, start: &str, end: &str) -> WeeklyWindow {
+    WeeklyWindow::parse(weekday, start, end).unwrap()
+}
+
+fn languages(codes: &[&str]) -> Vec<Language> {
+    codes.iter().map(|c| Language::parse(c).unwrap()).collect()
+}
+
+fn license(license_type: LicenseType, number: &str, jurisdiction: &str, (y, m, d): (i32, u32, u32)) -> License {
+    License {
+        id: Uuid::now_v7(),
+        license_type,
+        number: number.to_owned(),
+        jurisdiction: Jurisdiction::parse(jurisdiction).unwrap(),
+        expires_on: NaiveDate::from_ymd_opt(y, m, d).unwrap(),
+        verified: false,
+        expiry_warned_at: None,
+        expiry_handled_at: None,
+    }
+}
+
+/// A pending application with every field set (lists in an order unlike their sorted one).
+fn application(account_id: AccountId, submitted_at: DateTime<Utc>) -> TherapistProfile {
+    TherapistProfile {
+        account_id,
+        status: ApplicationStatus::Pending,
+        professional_name: "Jordan Lee, LMFT".to_owned(),
+        pronouns: Some("they/them".to_owned()),
+        gender: Some(Gender::NonBinary),
+        bio: "I help couples, families and individuals.\nTwenty years' practice; \u{e9}t\u{e9} \u{1f331}".to_owned(),
+        licenses: vec![
+            license(LicenseType::Lmft, "LMFT 123456", "US-CA", (2027, 6, 30)),
+            license(LicenseType::Phd, "PSY-0099", "US-WA", (2026, 12, 31)),
+        ],
+        specialties: vec![Specialty::TrustInfidelity, Specialty::Couples, Specialty::Communication],
+        approaches: vec![Approach::GottmanMethod, Approach::EmotionallyFocused],
+        languages: languages(&["es", "en"]),
+        modalities: vec![Modality::Video, Modality::Messaging, Modality::Chat],
+        works_with_couples: true,
+        time_zone: TimeZone::parse("America/Los_Angeles").unwrap(),
+        weekly_availability: vec![
+            window("mon", "17:00", "21:00"),
+            window("sat", "09:30", "12:15"),
+            window("sun", "20:00", "24:00"),
+        ],
+        capacity: 12,
+        accepting_new_clients: true,
+        has_photo: false,
+        submitted_at,
+        updated_at: submitted_at + Duration::minutes(2),
+    }
+}
+
+fn decision(
+    therapist_id: AccountId,
+    admin_id: AccountId,
+    decided_at: DateTime<Utc>,
+    approved: bool,
+) -> VerificationDecision {
+    VerificationDecision {
+        id: Uuid::now_v7(),
+        therapist_id,
+        admin_id,
+        decided_at,
+        approved,
+        checked: "CA BBS licence lookup: number, name and expiry match".to_owned(),
+        notes: if approved { "All licences current." } else { "Licence number not found at the board." }.to_owned(),
+    }
+}
+
+/// An individual's intake with every field set.
+fn intake(account_id: AccountId, created_at: DateTime<Utc>) -> Intake {
+    Intake {
+        account_id,
+        kind: SeekerKind::Individual,
+        couple_id: None,
+        consented_at: created_at - Duration::minutes(1),
+        consent_version: "2026-11".to_owned(),
+        jurisdiction: Jurisdiction::parse("US-CA").unwrap(),
+        languages: languages(&["en", "es"]),
+        modalities: vec![Modality::Video, Modality::Audio],
+        approaches: vec![Approach::Cbt, Approach::AcceptanceCommitment],
+        therapist_gender: None,
+        time_zone: TimeZone::parse("America/Los_Angeles").unwrap(),
+        time_windows: vec![window("tue", "18:00", "24:00"), window("thu", "07:15", "08:45")],
+        sensitive: Sealed { key_id: "intake-key-2026-11".to_owned(), bytes: (0..=255_u8).rev().collect() },
+        created_at,
+        updated_at: created_at + Duration::seconds(30),
+    }
+}
+
+fn care_team(client_id: AccountId, therapist_id: AccountId, started_at: DateTime<Utc>) -> CareTeam {
+    CareTeam {
+        id: Uuid::now_v7(),
+        client_id,
+        couple_id: None,
+        therapist_id,
+        started_at,
+        ended_at: None,
+        end_reason: None,
+        sees_history: false,
+    }
+}
+
+fn sorted(mut teams: Vec<CareTeam>) -> Vec<CareTeam> {
+    teams.sort_by_key(|t| t.id);
+    teams
 }

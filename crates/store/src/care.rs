@@ -168,6 +168,8 @@ pub trait IntakeStore: Send + Sync {
 #[async_trait]
 pub trait CareTeamStore: Send + Sync {
     /// Starts a care team, ending the client's current one (if any) in the same transaction.
+    /// `Conflict("care_teams_capacity")`, changing nothing, when the therapist's profile
+    /// capacity is already reached (checked atomically with the start).
     async fn start_care(&self, team: &CareTeam, previous_end_reason: Option<&str>) -> StoreResult<()>;
     async fn active_care_of_client(&self, client: AccountId) -> StoreResult<Option<CareTeam>>;
     async fn active_clients_of(&self, therapist: AccountId) -> StoreResult<Vec<CareTeam>>;
