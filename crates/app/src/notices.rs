@@ -54,8 +54,12 @@ impl App {
         for therapist in self.store.approved_therapists().await? {
             for license in &therapist.licenses {
                 let warn_from = license.expires_on - Duration::days(EXPIRY_WARNING_DAYS);
-                if license.expiry_warned_at.is_none() && today >= warn_from && today <= license.expires_on {
-                    if claimed(self.store.mark_license_warned(license.id, self.now()).await)? {
+                if license.expiry_warned_at.is_none()
+                    && today >= warn_from
+                    && today <= license.expires_on
+                    && claimed(self.store.mark_license_warned(license.id, self.now()).await)?
+                {
+                    {
                         let message = format!(
                             "Your {} licence in {} expires on {}. Please renew it and update your licence on your profile, so clients there can keep working with you.",
                             license.license_type.label(),

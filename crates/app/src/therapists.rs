@@ -299,7 +299,16 @@ impl App {
             checked,
             notes,
         };
-        self.store.decide_application(&decision).await?;
+        match self.store.decide_application(&decision).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(AppError::Conflict {
+                    field: "status",
+                    message: "This application has already been decided.",
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
         self.forget_candidates();
         let action = if approve { AuditAction::TherapistApproved } else { AuditAction::TherapistRejected };
         self.audit(
@@ -324,6 +333,16 @@ impl App {
             who.authorize(Action::AdministerPlatform)?;
         }
         Ok(self.store.decisions_for(therapist).await?)
+    }
+
+    /// One application, whatever its status, for an admin to review.
+    pub async fn therapist_application(
+        &self,
+        who: &Authenticated,
+        therapist: AccountId,
+    ) -> Result<TherapistProfile, AppError> {
+        who.authorize(Action::AdministerPlatform)?;
+        Ok(self.store.therapist(therapist).await?)
     }
 }
 

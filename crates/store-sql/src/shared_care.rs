@@ -227,14 +227,29 @@ macro_rules! impl_care_traits {
                 // The application first: no application (or no such account) is `NotFound`,
                 // not a foreign-key failure on the decision below.
                 let status = if d.approved { ApplicationStatus::Approved } else { ApplicationStatus::Rejected };
-                let done = sqlx::query("UPDATE therapist_profiles SET status = $1, updated_at = $2 WHERE account_id = $3")
-                    .bind(status.as_str())
-                    .bind(micros(d.decided_at))
-                    .bind(d.therapist_id.as_uuid())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                changed_one(done.rows_affected())?;
+                // Only a pending application can be decided, so two admins deciding at once
+                // cannot both succeed.
+                let done = sqlx::query(
+                    "UPDATE therapist_profiles SET status = $1, updated_at = $2 WHERE account_id = $3 AND status = 'pending'",
+                )
+                .bind(status.as_str())
+                .bind(micros(d.decided_at))
+                .bind(d.therapist_id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    let exists = sqlx::query("SELECT 1 FROM therapist_profiles WHERE account_id = $1")
+                        .bind(d.therapist_id.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    return Err(if exists.is_some() {
+                        StoreError::Conflict("therapist_application_decided")
+                    } else {
+                        StoreError::NotFound
+                    });
+                }
                 sqlx::query(
                     "INSERT INTO verification_decisions (id, therapist_id, admin_id, decided_at, approved, checked, notes) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -146,7 +146,8 @@ pub trait TherapistStore: Send + Sync {
     async fn applications(&self, status: ApplicationStatus) -> StoreResult<Vec<TherapistProfile>>;
     /// Every approved therapist, for matching.
     async fn approved_therapists(&self) -> StoreResult<Vec<TherapistProfile>>;
-    /// Records a decision; approval marks the licences verified and makes the account a therapist.
+    /// Records a decision on a pending application; approval marks the licences verified and makes
+    /// the account a therapist. `Conflict("therapist_application_decided")` when it is not pending.
     async fn decide_application(&self, decision: &VerificationDecision) -> StoreResult<()>;
     async fn decisions_for(&self, therapist: AccountId) -> StoreResult<Vec<VerificationDecision>>;
     async fn set_photo(&self, therapist: AccountId, content_type: &str, bytes: &[u8]) -> StoreResult<()>;

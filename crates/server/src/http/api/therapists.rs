@@ -253,8 +253,8 @@ pub async fn queue(State(state): State<AppState>, ApiUser(who): ApiUser) -> Resu
     Ok(Json(ApplicationList { applications: list.into_iter().map(Into::into).collect() }))
 }
 
-fn therapist_id(id: &str) -> Result<AccountId, Problem> {
-    id.parse().map_err(|_| Problem::from(AppError::NotFound))
+fn therapist_id(id: &str) -> Result<AccountId, AppError> {
+    id.parse().map_err(|_| AppError::NotFound)
 }
 
 /// Approve an application after checking the licences (admins).
