@@ -262,7 +262,17 @@ impl App {
         who: &Authenticated,
         ctx: &RequestContext,
     ) -> Result<Option<MatchesOutcome>, AppError> {
-        self.matches_for(who, ctx, false).await
+        self.matches_for(who, ctx, false, &[]).await
+    }
+
+    /// New matches: as [`App::my_matches`], leaving out therapists already shown.
+    pub async fn my_other_matches(
+        &self,
+        who: &Authenticated,
+        ctx: &RequestContext,
+        already_shown: &[AccountId],
+    ) -> Result<Option<MatchesOutcome>, AppError> {
+        self.matches_for(who, ctx, false, already_shown).await
     }
 
     async fn matches_for(
@@ -270,6 +280,7 @@ impl App {
         who: &Authenticated,
         ctx: &RequestContext,
         fresh: bool,
+        leave_out: &[AccountId],
     ) -> Result<Option<MatchesOutcome>, AppError> {
         who.authorize(Action::SeekCare)?;
         let me = who.account_id();
@@ -299,7 +310,7 @@ impl App {
             gender: intake.therapist_gender,
             windows_utc: to_utc_week(&intake.time_windows, intake.time_zone, today),
             time_zone: intake.time_zone,
-            exclude: current.into_iter().collect(),
+            exclude: current.into_iter().chain(leave_out.iter().copied()).collect(),
         };
         let candidates = self.cached_candidates(today, fresh).await?;
         let day = MatchDay { today };
@@ -321,7 +332,7 @@ impl App {
     ) -> Result<CareTeam, AppError> {
         let me = who.account_id();
         // Capacity and licences are checked against fresh data at the moment of choosing.
-        let outcome = self.matches_for(who, ctx, true).await?.ok_or(AppError::Conflict {
+        let outcome = self.matches_for(who, ctx, true, &[]).await?.ok_or(AppError::Conflict {
             field: "intake",
             message: "Please complete the intake questions first, so we can suggest therapists who fit.",
         })?;

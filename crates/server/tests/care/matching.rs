@@ -343,3 +343,24 @@ async fn a_licence_change_goes_back_through_verification() {
     assert_eq!(matched_ids(&server, &in_new_york).await, vec![t.id.clone()]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn asking_for_new_matches_leaves_out_those_already_shown() {
+    let server = TestServer::spawn().await;
+    let admin = admin(&server).await;
+    let mut all = Vec::new();
+    for name in ["Dr One", "Dr Two", "Dr Three", "Dr Four", "Dr Five"] {
+        all.push(therapist(&server, &admin, name, json!({})).await.id);
+    }
+    let person = client(&server, "Kit", json!({})).await;
+    let first = ids(&matches(&server, &person).await);
+    assert_eq!(first.len(), 3);
+    let path = format!("/api/v1/matches?exclude={}", first.join(","));
+    let body = json_with_status(get(&server, &path, &person.token).await, StatusCode::OK).await;
+    let others = ids(&body);
+    assert_eq!(others.len(), 2, "{body}");
+    assert!(others.iter().all(|id| !first.contains(id) && all.contains(id)), "{body}");
+    // A malformed list is a clear 400, not a silent full list.
+    problem(get(&server, "/api/v1/matches?exclude=not-an-id", &person.token).await, StatusCode::BAD_REQUEST).await;
+    server.stop().await;
+}

@@ -151,9 +151,18 @@ pub struct MatchList {
     pub hints: Vec<String>,
 }
 
+/// Asking for new suggestions.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MatchQuery {
+    /// Therapist ids already shown, comma-separated, to see others instead.
+    pub exclude: Option<String>,
+}
+
 /// Your matches.
 #[utoipa::path(get, path = "/api/v1/matches", tag = "care", security(("bearer" = [])),
+    params(MatchQuery),
     responses(
+        (status = 400, description = "Bad exclude list", body = Problem, content_type = "application/problem+json"),
         (status = 200, body = MatchList),
         (status = 403, description = "Clients only", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Do intake first", body = Problem, content_type = "application/problem+json"),
@@ -162,8 +171,16 @@ pub async fn matches(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
     ApiUser(who): ApiUser,
+    query: Result<axum::extract::Query<MatchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<MatchList>, Problem> {
-    let outcome = state.app.my_matches(&who, &ctx).await?.ok_or(AppError::Conflict {
+    let axum::extract::Query(query) = query?;
+    let mut leave_out = Vec::new();
+    for id in query.exclude.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).take(30) {
+        leave_out.push(id.parse::<AccountId>().map_err(|_| {
+            Problem::new(StatusCode::BAD_REQUEST, "`exclude` must be therapist ids separated by commas.")
+        })?);
+    }
+    let outcome = state.app.my_other_matches(&who, &ctx, &leave_out).await?.ok_or(AppError::Conflict {
         field: "intake",
         message: "Please complete the intake questions first, so we can suggest therapists who fit.",
     })?;
