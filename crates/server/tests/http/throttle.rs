@@ -1,0 +1,125 @@
+//! Sign-in throttling: per account (known or not, so it reveals nothing)
+//! and per client IP, lifted when the 15-minute window has passed.
+
+use crate::common::{Options, TestServer};
+use crate::support::*;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+/// Asserts a 429 with a `Retry-After` of whole seconds in `1..=max`; returns (seconds, problem).
+async fn too_many(response: Response, max: u64) -> (u64, Value) {
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    let p = problem(response, StatusCode::TOO_MANY_REQUESTS).await;
+    let retry_after = retry_after.expect("a 429 says when to retry");
+    let seconds: u64 = retry_after.parse().unwrap_or_else(|_| panic!("Retry-After is whole seconds: {retry_after:?}"));
+    assert!((1..=max).contains(&seconds), "Retry-After {seconds} is not within 1..={max}");
+    (seconds, p)
+}
+
+fn behind_proxy() -> Options {
+    Options { manual_clock: true, adjust: Box::new(|settings| settings.http.tls_proxy = true), ..Options::default() }
+}
+
+async fn each_account_gets_ten_attempts_per_window(backend: Backend) {
+    // Behind a proxy, each attempt can come from a different address, so
+    // only the per-account limit can stop the eleventh.
+    let Some(server) = spawn_on(backend, behind_proxy()).await else { return };
+    let alex = sign_up(&server, "alex@example.org", "Alex").await;
+    sign_up(&server, "blair@example.org", "Blair").await;
+
+    for i in 0..10 {
+        let response = request_token(&server, &alex.email, "not the password", Some(&format!("203.0.113.{i}"))).await;
+        problem(response, StatusCode::UNAUTHORIZED).await;
+    }
+    // The eleventh is refused even with the right password, from a fresh address.
+    let response = request_token(&server, &alex.email, PASSWORD, Some("198.51.100.7")).await;
+    let (_, known) = too_many(response, 15 * 60).await;
+    // Other accounts, from the same addresses, are not affected.
+    assert_eq!(
+        request_token(&server, "blair@example.org", PASSWORD, Some("203.0.113.1")).await.status(),
+        StatusCode::OK
+    );
+
+    // An email with no account is throttled the same way, with the same answer.
+    for i in 0..10 {
+        let response =
+            request_token(&server, "ghost@example.org", "not the password", Some(&format!("203.0.113.{}", 100 + i)))
+                .await;
+        problem(response, StatusCode::UNAUTHORIZED).await;
+    }
+    let response = request_token(&server, "ghost@example.org", PASSWORD, Some("198.51.100.8")).await;
+    let (_, unknown) = too_many(response, 15 * 60).await;
+    assert_eq!(known, unknown, "a 429 must not reveal whether the account exists");
+
+    // Near the end of the window the wait is shorter; after it, sign-in works again.
+    advance(&server, minutes(14));
+    let response = request_token(&server, &alex.email, PASSWORD, Some("198.51.100.7")).await;
+    too_many(response, 60).await;
+    advance(&server, minutes(1) + std::time::Duration::from_secs(1));
+    let response = request_token(&server, &alex.email, PASSWORD, Some("198.51.100.7")).await;
+    assert_eq!(response.status(), StatusCode::OK, "the window has passed");
+    server.stop().await;
+}
+
+on_both_backends! {
+    each_account_gets_ten_attempts_per_window => account_throttle_on_sqlite, account_throttle_on_postgres;
+}
+
+#[tokio::test]
+async fn one_address_gets_ten_failures_across_all_emails() {
+    let server = TestServer::spawn_with(Options { manual_clock: true, ..Options::default() }).await.unwrap();
+    let sam = sign_up(&server, "sam@example.org", "Sam").await;
+    for i in 0..10 {
+        // Not behind a proxy: a client-supplied X-Forwarded-For must not spread the count.
+        let email = format!("guess{i}@example.org");
+        let response = request_token(&server, &email, "not the password", Some(&format!("10.0.0.{i}"))).await;
+        problem(response, StatusCode::UNAUTHORIZED).await;
+    }
+    // An account with no failures of its own is still refused from this address.
+    too_many(request_token(&server, &sam.email, PASSWORD, None).await, 15 * 60).await;
+
+    advance(&server, minutes(15) + std::time::Duration::from_secs(1));
+    sign_in(&server, &sam.email, PASSWORD).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_forwarded_address_is_the_one_counted() {
+    let server = TestServer::spawn_with(behind_proxy()).await.unwrap();
+    let sam = sign_up(&server, "sam@example.org", "Sam").await;
+    for i in 0..10 {
+        let email = format!("guess{i}@example.org");
+        // The proxy appends the address it saw; earlier entries are the client's and untrusted.
+        let forwarded = format!("10.9.9.{i}, 192.0.2.1");
+        let response = request_token(&server, &email, "not the password", Some(&forwarded)).await;
+        problem(response, StatusCode::UNAUTHORIZED).await;
+    }
+    too_many(request_token(&server, &sam.email, PASSWORD, Some("192.0.2.1")).await, 15 * 60).await;
+    // Someone else, elsewhere, is not affected.
+    assert_eq!(request_token(&server, &sam.email, PASSWORD, Some("192.0.2.2")).await.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_sign_in_form_is_throttled_with_a_friendly_page() {
+    let server = TestServer::spawn().await;
+    let river = sign_up(&server, "river@example.org", "River").await;
+    let browser = Browser::new(&server);
+    for _ in 0..10 {
+        let response = browser.sign_in(&river.email, "not the password").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.text().await.unwrap().contains("don&#39;t match"));
+    }
+    let response = browser.sign_in(&river.email, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(set_cookie_for(response.headers(), "rapport_session").is_none(), "no session was started");
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().expect("whole seconds");
+    assert!((1..=900).contains(&retry_after));
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("too many attempts to sign in"), "{html}");
+    assert!(html.contains("name=\"csrf\""), "the form is still there to try later");
+    // And the API agrees.
+    too_many(request_token(&server, &river.email, PASSWORD, None).await, 900).await;
+    server.stop().await;
+}
