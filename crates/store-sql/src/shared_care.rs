@@ -119,6 +119,13 @@ macro_rules! impl_care_traits {
              expiry_warned_at, expiry_handled_at";
 
         impl $store {
+            /// Sets a licence's claim column once; `NotFound` when already set (or no such licence).
+            async fn claim_license(&self, license: Uuid, at: DateTime<Utc>, column: &'static str) -> StoreResult<()> {
+                let sql = format!("UPDATE therapist_licenses SET {column} = $1 WHERE id = $2 AND {column} IS NULL");
+                let done = sqlx::query(&sql).bind(micros(at)).bind(license).execute(&self.pool).await.map_err(db_err)?;
+                changed_one(done.rows_affected())
+            }
+
             /// Loads profiles matching `filter` (a WHERE clause with `$1` bound to `arg`) with their licences.
             async fn load_profiles(&self, filter: &str, arg: String) -> StoreResult<Vec<TherapistProfile>> {
                 let sql = format!("SELECT {PROFILE_COLUMNS} FROM therapist_profiles WHERE {filter} ORDER BY submitted_at");
@@ -331,23 +338,11 @@ macro_rules! impl_care_traits {
             }
 
             async fn mark_license_warned(&self, license: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-                let done = sqlx::query("UPDATE therapist_licenses SET expiry_warned_at = $1 WHERE id = $2 AND expiry_warned_at IS NULL")
-                    .bind(micros(at))
-                    .bind(license)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                changed_one(done.rows_affected())
+                self.claim_license(license, at, "expiry_warned_at").await
             }
 
             async fn mark_license_expiry_handled(&self, license: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-                let done = sqlx::query("UPDATE therapist_licenses SET expiry_handled_at = $1 WHERE id = $2 AND expiry_handled_at IS NULL")
-                    .bind(micros(at))
-                    .bind(license)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                changed_one(done.rows_affected())
+                self.claim_license(license, at, "expiry_handled_at").await
             }
         }
 
