@@ -22,4 +22,13 @@ if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-cargo test --workspace --locked "$@"
+# Run everything, then close with one summary line over all test binaries.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\nrapport: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

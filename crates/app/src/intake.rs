@@ -6,7 +6,8 @@ use crate::{App, AppError, RequestContext};
 use chrono::NaiveDate;
 use rapport_domain::availability::to_utc_week;
 use rapport_domain::matching::{
-    explain_no_match, find_matches, Candidate, LicenseSummary, Match, MatchDay, NoMatchHint, Seeker, SeekerKind,
+    explain_no_match, find_matches, is_eligible, Candidate, LicenseSummary, Match, MatchDay, NoMatchHint, Seeker,
+    SeekerKind,
 };
 use rapport_domain::taxonomy::{parse_terms, Approach, Concern, Gender, Modality, UnknownTerm};
 use rapport_domain::{AccountId, Action, AuditAction, FieldErrors, Jurisdiction, TimeZone};
@@ -72,6 +73,9 @@ pub(crate) struct CandidateCache {
     day: NaiveDate,
     candidates: std::sync::Arc<Vec<Candidate>>,
 }
+
+/// How many suggestions a person sees at once.
+const SHOWN: usize = 3;
 
 const CANDIDATE_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -262,7 +266,7 @@ impl App {
         who: &Authenticated,
         ctx: &RequestContext,
     ) -> Result<Option<MatchesOutcome>, AppError> {
-        self.matches_for(who, ctx, false, &[]).await
+        self.my_other_matches(who, ctx, &[]).await
     }
 
     /// New matches: as [`App::my_matches`], leaving out therapists already shown.
@@ -272,16 +276,20 @@ impl App {
         ctx: &RequestContext,
         already_shown: &[AccountId],
     ) -> Result<Option<MatchesOutcome>, AppError> {
-        self.matches_for(who, ctx, false, already_shown).await
+        let Some((seeker, day)) = self.seeker(who, ctx, already_shown).await? else { return Ok(None) };
+        let candidates = self.cached_candidates(day.today, false).await?;
+        let matches = find_matches(&seeker, &candidates, day, SHOWN);
+        let hints = if matches.is_empty() { explain_no_match(&seeker, &candidates, day) } else { Vec::new() };
+        Ok(Some(MatchesOutcome { matches, hints }))
     }
 
-    async fn matches_for(
+    /// What the caller is looking for, from their intake (and their partner's, for a couple).
+    async fn seeker(
         &self,
         who: &Authenticated,
         ctx: &RequestContext,
-        fresh: bool,
         leave_out: &[AccountId],
-    ) -> Result<Option<MatchesOutcome>, AppError> {
+    ) -> Result<Option<(Seeker, MatchDay)>, AppError> {
         who.authorize(Action::SeekCare)?;
         let me = who.account_id();
         let Some((intake, sensitive)) = self.read_intake(who, ctx).await? else { return Ok(None) };
@@ -312,11 +320,7 @@ impl App {
             time_zone: intake.time_zone,
             exclude: current.into_iter().chain(leave_out.iter().copied()).collect(),
         };
-        let candidates = self.cached_candidates(today, fresh).await?;
-        let day = MatchDay { today };
-        let matches = find_matches(&seeker, &candidates, day, 3);
-        let hints = if matches.is_empty() { explain_no_match(&seeker, &candidates, day) } else { Vec::new() };
-        Ok(Some(MatchesOutcome { matches, hints }))
+        Ok(Some((seeker, MatchDay { today })))
     }
 
     /// Starts working with one of the caller's current matches, ending any
@@ -331,12 +335,14 @@ impl App {
         ctx: &RequestContext,
     ) -> Result<CareTeam, AppError> {
         let me = who.account_id();
-        // Capacity and licences are checked against fresh data at the moment of choosing.
-        let outcome = self.matches_for(who, ctx, true, &[]).await?.ok_or(AppError::Conflict {
+        // Any therapist who fits may be chosen (also ones shown as new matches), checked
+        // against fresh data at the moment of choosing; capacity is re-checked by the store.
+        let (seeker, day) = self.seeker(who, ctx, &[]).await?.ok_or(AppError::Conflict {
             field: "intake",
             message: "Please complete the intake questions first, so we can suggest therapists who fit.",
         })?;
-        if !outcome.matches.iter().any(|m| m.therapist_id == therapist) {
+        let candidates = self.cached_candidates(day.today, true).await?;
+        if !candidates.iter().any(|c| c.id == therapist && is_eligible(c, &seeker, day)) {
             return Err(AppError::NotFound);
         }
         let team = CareTeam {

@@ -124,6 +124,11 @@ fn offers(c: &Candidate, s: &Seeker) -> bool {
     s.modalities.is_empty() || c.modalities.iter().any(|m| s.modalities.contains(m))
 }
 
+/// Whether a therapist passes every hard rule for this seeker.
+pub fn is_eligible(c: &Candidate, s: &Seeker, day: MatchDay) -> bool {
+    eligible(c, s, day.today)
+}
+
 fn eligible(c: &Candidate, s: &Seeker, today: NaiveDate) -> bool {
     has_room(c)
         && !s.exclude.contains(&c.id)

@@ -17,5 +17,9 @@ mod accounts;
 mod every_page;
 #[path = "browser/harness.rs"]
 mod harness;
+#[path = "browser/matching.rs"]
+mod matching;
+#[path = "browser/matching_pages.rs"]
+mod matching_pages;
 #[path = "browser/tour.rs"]
 mod tour;

@@ -360,6 +360,8 @@ async fn asking_for_new_matches_leaves_out_those_already_shown() {
     let others = ids(&body);
     assert_eq!(others.len(), 2, "{body}");
     assert!(others.iter().all(|id| !first.contains(id) && all.contains(id)), "{body}");
+    // One of the new suggestions can be chosen too.
+    json_with_status(choose(&server, &person, &others[0]).await, StatusCode::CREATED).await;
     // A malformed list is a clear 400, not a silent full list.
     problem(get(&server, "/api/v1/matches?exclude=not-an-id", &person.token).await, StatusCode::BAD_REQUEST).await;
     server.stop().await;

@@ -172,7 +172,7 @@ async fn openapi_document_describes_every_route_with_bearer_auth() {
     let mut routes = API_ROUTES.to_vec();
     routes.sort_by_key(|(method, path)| (*method, *path) == ("DELETE", "/api/v1/auth/token"));
     for (method, path) in routes {
-        let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+        let concrete = concrete_path(path, &uuid::Uuid::now_v7().to_string());
         let method: Method = method.parse().unwrap();
         let response = authed(&server, method.clone(), &concrete, &token).json(&json!({})).send().await.unwrap();
         let status = response.status();

@@ -241,8 +241,7 @@ async fn malformed_requests_never_cause_a_server_error() {
     for (method, path) in API_ROUTES {
         for with_token in [true, false] {
             for _ in 0..CASES_PER_ROUTE {
-                let concrete =
-                    path.replace("{id}", &rng.uuid().to_string()).replace("{therapist_id}", &rng.uuid().to_string());
+                let concrete = concrete_path(path, &rng.uuid().to_string());
                 let url = format!("{}{}", server.url(&concrete), query(&mut rng));
                 let (kind, bytes) = body(&mut rng, fields(method, path));
                 let content_type = *rng.pick(CONTENT_TYPES);

@@ -68,6 +68,14 @@ pub fn minutes(n: u64) -> std::time::Duration {
     std::time::Duration::from_secs(n * 60)
 }
 
+/// `path` with every `{placeholder}` segment replaced by `id`.
+pub fn concrete_path(path: &str, id: &str) -> String {
+    path.split('/')
+        .map(|segment| if segment.starts_with('{') && segment.ends_with('}') { id } else { segment })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// A signed-up person.
 #[derive(Debug, Clone)]
 pub struct Person {

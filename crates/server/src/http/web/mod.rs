@@ -2,8 +2,13 @@
 //! a CSRF token; every page links to crisis resources.
 
 mod account;
+mod apply;
+mod form;
+mod intake;
+mod matches;
 mod pages;
 mod settings;
+mod verification;
 
 use super::auth::WebUser;
 use super::AppState;
@@ -28,6 +33,15 @@ pub fn router() -> Router<AppState> {
         .route("/settings/sessions", get(settings::sessions))
         .route("/settings/sessions/{id}/revoke", post(settings::revoke_session))
         .route("/settings/access-log", get(settings::access_log))
+        .route("/therapist/apply", get(apply::page).post(apply::submit))
+        .route("/intake", get(intake::consent))
+        .route("/intake/questions", get(intake::questions).post(intake::submit))
+        .route("/matches", get(matches::page))
+        .route("/matches/{id}/choose", post(matches::choose))
+        .route("/admin/therapists", get(verification::queue))
+        .route("/admin/therapists/{id}", get(verification::review))
+        .route("/admin/therapists/{id}/approve", post(verification::approve))
+        .route("/admin/therapists/{id}/reject", post(verification::reject))
 }
 
 /// The signed-in person, as the page header shows them.

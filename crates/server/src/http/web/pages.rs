@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use rapport_domain::Role;
+use rapport_store::ApplicationStatus;
 
 #[derive(Template)]
 #[template(path = "index.html")]
@@ -51,11 +52,69 @@ struct HomePage {
     partner: Option<String>,
     session_ends: String,
     time_zone: String,
+    care: Care,
+}
+
+/// The part of home about therapy: a client's therapist, a therapist's
+/// clients, or an admin's verification queue.
+#[derive(Default)]
+struct Care {
+    /// A client's current therapist.
+    therapist: Option<String>,
+    /// Whether a client has answered the intake questions.
+    intake_done: bool,
+    /// A therapist's current clients.
+    clients: Vec<String>,
+    /// Where the person's own therapist application stands, if they applied.
+    application: Option<ApplicationStatus>,
+    /// Applications waiting for an admin.
+    waiting: usize,
+}
+
+impl Care {
+    async fn load(app: &rapport_app::App, user: &WebUser) -> Result<Self, rapport_app::AppError> {
+        let who = &user.auth;
+        let mut care = Care::default();
+        match user.account.role {
+            Role::Admin => {
+                care.waiting = app.therapist_applications(who, ApplicationStatus::Pending).await?.len();
+            }
+            Role::Client => {
+                care.therapist = app.my_therapist(who).await?.map(|(_, name)| name);
+                care.intake_done = care.therapist.is_some() || app.has_intake(who).await?;
+                care.application = app.my_therapist_profile(who).await?.map(|p| p.status);
+            }
+            Role::Therapist => {
+                care.clients = app.my_clients(who).await?.into_iter().map(|(_, name)| name).collect();
+                care.application = app.my_therapist_profile(who).await?.map(|p| p.status);
+            }
+        }
+        Ok(care)
+    }
+
+    /// Where a client's "Find a therapist" leads: straight to matches once intake is done.
+    fn find_therapist_link(&self) -> &'static str {
+        if self.intake_done {
+            "/matches"
+        } else {
+            "/intake"
+        }
+    }
+
+    /// A few words on the person's own therapist application.
+    fn application_words(&self) -> Option<&'static str> {
+        self.application.map(|s| match s {
+            ApplicationStatus::Pending => "we're checking your licences",
+            ApplicationStatus::Approved => "verified",
+            ApplicationStatus::Rejected => "not approved yet; see why",
+        })
+    }
 }
 
 #[derive(serde::Deserialize, Default)]
 pub struct Welcome {
     welcome: Option<String>,
+    chosen: Option<String>,
 }
 
 pub async fn home(
@@ -67,6 +126,10 @@ pub async fn home(
         Ok(p) => p,
         Err(e) => return super::app_error_page(e),
     };
+    let care = match Care::load(&state.app, &user).await {
+        Ok(c) => c,
+        Err(e) => return super::app_error_page(e),
+    };
     let tz = user.account.time_zone;
     let page = HomePage {
         first_name: user.account.display_name.as_str().split_whitespace().next().unwrap_or("there").to_owned(),
@@ -75,10 +138,15 @@ pub async fn home(
         session_ends: tz.format(user.auth.session_expires_at()),
         time_zone: tz.name().to_owned(),
         chrome: Chrome::signed_in("Home", &user),
+        care,
     };
     let mut page = page;
-    if welcome.is_ok_and(|w| w.0.welcome.is_some()) {
+    let welcome = welcome.map(|w| w.0).unwrap_or_default();
+    if welcome.welcome.is_some() {
         page.chrome.notice = Some("Welcome to Rapport. Your account is ready.");
+    } else if welcome.chosen.is_some() {
+        page.chrome.notice =
+            Some("Thank you. Your choice is saved, and your therapist now has you on their list of clients.");
     }
     render(StatusCode::OK, &page)
 }
