@@ -34,3 +34,6 @@ mod safety;
 
 #[path = "care/privacy.rs"]
 mod privacy;
+
+#[path = "care/notices.rs"]
+mod notices;

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/privacy", get(pages::privacy))
         .route("/crisis", get(pages::crisis))
         .route("/home", get(pages::home))
+        .route("/notices/{id}/dismiss", post(pages::dismiss_notice))
         .route("/sign-up", get(account::sign_up_page).post(account::sign_up))
         .route("/sign-in", get(account::sign_in_page).post(account::sign_in))
         .route("/sign-out", post(account::sign_out))

@@ -51,6 +51,8 @@ struct HomePage {
     role: Role,
     partner: Option<String>,
     session_ends: String,
+    idle_minutes: u64,
+    notices: Vec<NoticeRow>,
     time_zone: String,
     care: Care,
 }
@@ -117,6 +119,29 @@ pub struct Welcome {
     chosen: Option<String>,
 }
 
+/// A notice on the home page.
+struct NoticeRow {
+    id: String,
+    message: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct EmptyForm {}
+
+/// Dismisses one of the person's notices.
+pub async fn dismiss_notice(
+    State(state): State<AppState>,
+    user: WebUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    crate::http::csrf::CsrfForm(_): crate::http::csrf::CsrfForm<EmptyForm>,
+) -> Response {
+    let Ok(id) = id.parse::<uuid::Uuid>() else { return super::not_found_page() };
+    match state.app.dismiss_notice(&user.auth, id).await {
+        Ok(()) => axum::response::Redirect::to("/home").into_response(),
+        Err(e) => super::app_error_page(e),
+    }
+}
+
 pub async fn home(
     State(state): State<AppState>,
     user: WebUser,
@@ -130,12 +155,18 @@ pub async fn home(
         Ok(c) => c,
         Err(e) => return super::app_error_page(e),
     };
+    let notices = match state.app.my_notices(&user.auth).await {
+        Ok(list) => list.into_iter().map(|n| NoticeRow { id: n.id.to_string(), message: n.message }).collect(),
+        Err(e) => return super::app_error_page(e),
+    };
     let tz = user.account.time_zone;
     let page = HomePage {
+        notices,
         first_name: user.account.display_name.as_str().split_whitespace().next().unwrap_or("there").to_owned(),
         role: user.account.role,
         partner,
         session_ends: tz.format(user.auth.session_expires_at()),
+        idle_minutes: state.app.config().session_idle_timeout.as_secs().div_ceil(60),
         time_zone: tz.name().to_owned(),
         chrome: Chrome::signed_in("Home", &user),
         care,
