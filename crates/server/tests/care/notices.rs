@@ -1,7 +1,7 @@
 //! Licence expiry notices: the therapist is warned 30 days ahead (API and
 //! home page), can dismiss the notice, and nobody else sees it.
 
-use crate::common::{browser_like_client, TestServer};
+use crate::common::browser_like_client;
 use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::json;
