@@ -225,6 +225,7 @@ impl App {
                 gender: p.gender,
                 capacity: p.capacity,
                 accepting: p.accepting_new_clients,
+                has_photo: p.has_photo,
             })
             .collect())
     }

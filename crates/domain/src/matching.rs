@@ -36,6 +36,8 @@ pub struct Candidate {
     pub capacity: u32,
     pub active_clients: u32,
     pub accepting: bool,
+    /// Whether they have a profile photo.
+    pub has_photo: bool,
 }
 
 /// Whether one person or a couple is looking.
@@ -71,6 +73,8 @@ pub struct Match {
     /// 0–100; higher fits better.
     pub score: u32,
     pub reasons: Vec<String>,
+    /// Whether they have a profile photo.
+    pub has_photo: bool,
 }
 
 /// What could be changed when nothing matches.
@@ -248,6 +252,7 @@ pub fn find_matches(seeker: &Seeker, candidates: &[Candidate], day: MatchDay, li
             professional_name: c.professional_name.clone(),
             score: (score + 5) / 10,
             reasons: reasons(c, seeker, day),
+            has_photo: c.has_photo,
         })
         .collect()
 }
@@ -316,6 +321,7 @@ mod tests {
             capacity: 10,
             active_clients: 2,
             accepting: true,
+            has_photo: false,
         }
     }
 

@@ -190,6 +190,7 @@ fn bench_matching(therapists: usize, runs: usize) {
                 capacity: 20,
                 active_clients: next(21) as u32,
                 accepting: next(10) != 0,
+                has_photo: false,
             }
         })
         .collect();

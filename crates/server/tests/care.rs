@@ -37,3 +37,6 @@ mod privacy;
 
 #[path = "care/notices.rs"]
 mod notices;
+
+#[path = "care/photos.rs"]
+mod photos;

@@ -57,6 +57,11 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Checks a token taken from a form the extractor can't read (multipart uploads).
+pub fn verify(headers: &HeaderMap, presented: &str) -> bool {
+    same_origin(headers) && token_matches(headers, presented)
+}
+
 fn token_matches(headers: &HeaderMap, presented: &str) -> bool {
     [cookies::SESSION, cookies::PRE_SESSION]
         .into_iter()

@@ -8,6 +8,8 @@ mod care;
 mod me;
 mod therapists;
 
+pub use therapists::photo_response;
+
 use super::{AppState, Problem};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};

@@ -322,6 +322,10 @@ pub struct Standing {
     /// The admin's words when an application was turned down.
     pub notes: Option<String>,
     pub decided: Option<String>,
+    /// The photo's address, when there is one.
+    pub photo: Option<String>,
+    /// Why the last upload was refused, if it was.
+    pub photo_error: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -381,12 +385,15 @@ async fn standing(state: &AppState, user: &WebUser, p: &TherapistProfile) -> Res
         submitted: tz.format(p.submitted_at),
         decided: last.as_ref().map(|d| tz.format(d.decided_at)),
         notes: last.map(|d| d.notes).filter(|n| !n.trim().is_empty()),
+        photo: p.has_photo.then(|| format!("/therapists/{}/photo", p.account_id)),
+        photo_error: None,
     })
 }
 
 #[derive(Deserialize, Default)]
 pub struct Saved {
     saved: Option<String>,
+    photo_error: Option<String>,
 }
 
 pub async fn page(
@@ -405,12 +412,23 @@ pub async fn page(
         },
         None => ("Join Rapport as a therapist", None, ApplicationForm::blank(&user)),
     };
+    let saved = saved.map(|s| s.0).unwrap_or_default();
     let mut chrome = Chrome::signed_in(title, &user);
-    chrome.notice = match saved.ok().and_then(|s| s.0.saved).as_deref() {
+    chrome.notice = match saved.saved.as_deref() {
         Some("pending") => Some("Thank you. Your application is saved, and our team will check your licences."),
         Some("approved") => Some("Your profile is saved."),
+        Some("photo") => Some("Your photo is saved."),
         _ => None,
     };
+    let mut standing = standing;
+    if let Some(s) = standing.as_mut() {
+        s.photo_error = match saved.photo_error.as_deref() {
+            Some("size") => Some("Please use a photo smaller than 2 MB."),
+            Some("type") => Some("Please upload a PNG, JPEG or WebP image."),
+            Some("missing") => Some("Please choose a photo to upload."),
+            _ => None,
+        };
+    }
     render(StatusCode::OK, &ApplyPage::new(chrome, standing, form, FormErrors::default()))
 }
 

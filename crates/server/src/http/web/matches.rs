@@ -19,6 +19,7 @@ pub struct MatchCard {
     pub name: String,
     pub score: u32,
     pub reasons: Vec<String>,
+    pub has_photo: bool,
 }
 
 impl MatchCard {
@@ -67,6 +68,7 @@ async fn matches_page(state: &AppState, user: &WebUser, ctx: &RequestContext) ->
                     name: m.professional_name,
                     score: m.score,
                     reasons: m.reasons,
+                    has_photo: m.has_photo,
                 })
                 .collect(),
             o.hints.iter().map(|h| h.advice()).collect(),

@@ -7,6 +7,7 @@ mod form;
 mod intake;
 mod matches;
 mod pages;
+mod photo;
 mod settings;
 mod verification;
 
@@ -24,6 +25,12 @@ pub fn router() -> Router<AppState> {
         .route("/privacy", get(pages::privacy))
         .route("/crisis", get(pages::crisis))
         .route("/home", get(pages::home))
+        // Photos may be larger than other forms; the use case enforces 2 MiB.
+        .route(
+            "/therapist/photo",
+            post(photo::upload).layer(axum::extract::DefaultBodyLimit::max(rapport_app::MAX_PHOTO_BYTES + 64 * 1024)),
+        )
+        .route("/therapists/{id}/photo", get(photo::show))
         .route("/notices/{id}/dismiss", post(pages::dismiss_notice))
         .route("/sign-up", get(account::sign_up_page).post(account::sign_up))
         .route("/sign-in", get(account::sign_in_page).post(account::sign_in))
