@@ -152,3 +152,33 @@ async fn the_web_form_uploads_a_photo_with_csrf_and_matches_show_it() {
     assert_eq!(img.headers()["content-type"], "image/png");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_matches_page_can_show_other_therapists_and_says_when_there_are_no_more() {
+    let server = crate::common::TestServer::spawn().await;
+    let admin = admin(&server).await;
+    for name in ["Dr One", "Dr Two", "Dr Three", "Dr Four"] {
+        therapist(&server, &admin, name, json!({})).await;
+    }
+    let robin = client(&server, "Robin", json!({})).await;
+    let signed = server
+        .app
+        .sign_in(&robin.email, PASSWORD, rapport_store::SessionKind::Browser, &Default::default())
+        .await
+        .unwrap();
+    let cookie = format!("rapport_session={}", signed.token.expose());
+    let web = browser_like_client();
+    let first = web.get(server.url("/matches")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let at = first.find("href=\"/matches?exclude=").expect("a link to other therapists") + 6;
+    let link = first[at..].split('"').next().unwrap().replace("&#x2c;", ",").replace("&#44;", ",");
+    let second = web.get(server.url(&link)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let shown_first = ["Dr One", "Dr Two", "Dr Three", "Dr Four"].iter().filter(|n| first.contains(*n)).count();
+    assert_eq!(shown_first, 3);
+    let new_one = ["Dr One", "Dr Two", "Dr Three", "Dr Four"].iter().find(|n| !first.contains(*n)).unwrap();
+    assert!(second.contains(new_one), "the fourth therapist is shown next: {second}");
+    let at = second.find("href=\"/matches?exclude=").expect("another link") + 6;
+    let link = second[at..].split('"').next().unwrap().replace("&#x2c;", ",").replace("&#44;", ",");
+    let third = web.get(server.url(&link)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(third.contains("seen everyone who fits right now"), "{third}");
+    server.stop().await;
+}

@@ -52,11 +52,25 @@ struct MatchesPage {
     matches: Vec<MatchCard>,
     hints: Vec<&'static str>,
     error: Option<Cow<'static, str>>,
+    /// Where to see different suggestions.
+    others_link: Option<String>,
+    /// True when these are suggestions after "show me others".
+    showing_others: bool,
 }
 
-async fn matches_page(state: &AppState, user: &WebUser, ctx: &RequestContext) -> Result<MatchesPage, AppError> {
+#[derive(Deserialize, Default)]
+pub struct Others {
+    exclude: Option<String>,
+}
+
+async fn matches_page(
+    state: &AppState,
+    user: &WebUser,
+    ctx: &RequestContext,
+    already_shown: &[AccountId],
+) -> Result<MatchesPage, AppError> {
     let current = state.app.my_therapist(&user.auth).await?.map(|(_, name)| name);
-    let outcome = state.app.my_matches(&user.auth, ctx).await?;
+    let outcome = state.app.my_other_matches(&user.auth, ctx, already_shown).await?;
     let (intake_done, matches, hints) = match outcome {
         None => (false, Vec::new(), Vec::new()),
         Some(o) => (
@@ -74,21 +88,34 @@ async fn matches_page(state: &AppState, user: &WebUser, ctx: &RequestContext) ->
             o.hints.iter().map(|h| h.advice()).collect(),
         ),
     };
+    // "Show me others" leaves out everyone shown so far, this page included.
+    let shown: Vec<String> =
+        already_shown.iter().map(ToString::to_string).chain(matches.iter().map(|m| m.id.clone())).collect();
     Ok(MatchesPage {
         chrome: Chrome::signed_in("Your matches", user),
         current,
         intake_done,
+        others_link: (!matches.is_empty()).then(|| format!("/matches?exclude={}", shown.join(","))),
+        showing_others: !already_shown.is_empty(),
         matches,
         hints,
         error: None,
     })
 }
 
-pub async fn page(State(state): State<AppState>, ClientContext(ctx): ClientContext, user: WebUser) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    user: WebUser,
+    others: Result<axum::extract::Query<Others>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     if user.account.role != Role::Client {
         return not_found_page();
     }
-    match matches_page(&state, &user, &ctx).await {
+    let exclude = others.ok().and_then(|q| q.0.exclude).unwrap_or_default();
+    // Unreadable ids are simply ignored: the worst case is seeing someone again.
+    let shown: Vec<AccountId> = exclude.split(',').take(30).filter_map(|id| id.trim().parse().ok()).collect();
+    match matches_page(&state, &user, &ctx, &shown).await {
         Ok(page) => render(StatusCode::OK, &page),
         Err(e) => app_error_page(e),
     }
@@ -123,7 +150,7 @@ pub async fn choose(
             }
             Err(e) => return app_error_page(e),
         };
-    match matches_page(&state, &user, &ctx).await {
+    match matches_page(&state, &user, &ctx, &[]).await {
         Ok(mut page) => {
             page.error = Some(error);
             render(StatusCode::CONFLICT, &page)
