@@ -39,6 +39,8 @@ pub struct IntakeInput {
     pub concerns: Vec<String>,
     /// In their own words.
     pub note: String,
+    /// What they would like to be different.
+    pub goals: String,
     pub modalities: Vec<String>,
     pub approaches: Vec<String>,
     pub therapist_gender: Option<String>,
@@ -83,6 +85,8 @@ const CANDIDATE_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 struct SensitiveIntake {
     concerns: Vec<Concern>,
     note: String,
+    #[serde(default)]
+    goals: String,
     safety: SafetyAnswers,
 }
 
@@ -145,6 +149,10 @@ impl App {
         if note.chars().count() > 4000 {
             errors.add("note", "Please keep this to 4000 characters or fewer.");
         }
+        let goals = input.goals.trim().to_owned();
+        if goals.chars().count() > 2000 {
+            errors.add("goals", "Please keep this to 2000 characters or fewer.");
+        }
         let (Some(kind), Some(jurisdiction), Some(time_zone)) = (kind, jurisdiction, time_zone) else {
             return Err(AppError::Invalid(errors));
         };
@@ -152,7 +160,7 @@ impl App {
 
         let now = self.now();
         let couple_id = self.store.couple_of(me).await?.map(|c| c.id);
-        let sensitive = SensitiveIntake { concerns, note, safety: input.safety };
+        let sensitive = SensitiveIntake { concerns, note, goals, safety: input.safety };
         let plaintext = serde_json::to_vec(&sensitive).map_err(|e| AppError::Internal(e.to_string()))?;
         let sealed = self.vault()?.seal(&plaintext, &sealing_context(me))?;
         let created_at = self.store.intake_of(me).await?.map_or(now, |i| i.created_at);

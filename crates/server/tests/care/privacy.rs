@@ -10,6 +10,7 @@ use serde_json::json;
 /// (`communication` alone is a specialty, and therapists' specialties are not health data).
 const CONCERNS: [&str; 3] = ["less_communication", "lonely_together", "pursue_withdraw"];
 const NOTE: &str = "Since the move to Tacoma we barely speak; marker heliotrope-quasar-7731";
+const GOALS: &str = "To laugh together again; marker obsidian-lantern-5512";
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
@@ -36,7 +37,7 @@ async fn intake_answers_are_encrypted_at_rest_and_their_reads_audited() {
     let person = sign_up(&server, "Private Person").await;
     let body = with(
         &intake(),
-        json!({"concerns": CONCERNS, "note": NOTE, "safety": {"immediate_risk": false, "relationship_safety": true}}),
+        json!({"concerns": CONCERNS, "note": NOTE, "goals": GOALS, "safety": {"immediate_risk": false, "relationship_safety": true}}),
     );
     json_with_status(submit_intake(&server, &person, &body).await, StatusCode::CREATED).await;
     // Reading the intake back (for matching) works: the answers were kept, sealed.
@@ -48,7 +49,9 @@ async fn intake_answers_are_encrypted_at_rest_and_their_reads_audited() {
     // The search itself works: the person's email is stored in plain text.
     assert!(files.iter().any(|(_, bytes)| contains(bytes, &person.email)), "the email should be findable on disk");
     for (name, bytes) in &files {
-        for secret in [NOTE, "heliotrope-quasar-7731", "barely speak"].into_iter().chain(CONCERNS) {
+        for secret in
+            [NOTE, "heliotrope-quasar-7731", "barely speak", GOALS, "obsidian-lantern-5512"].into_iter().chain(CONCERNS)
+        {
             assert!(!contains(bytes, secret), "{name} holds {secret:?} in plain text");
         }
     }

@@ -65,6 +65,9 @@ pub struct IntakeRequest {
     /// In your own words (encrypted at rest).
     #[serde(default)]
     pub note: Option<String>,
+    /// What you'd like to be different (encrypted at rest).
+    #[serde(default)]
+    pub goals: Option<String>,
     #[serde(default)]
     pub preferences: Preferences,
     #[serde(default)]
@@ -108,6 +111,7 @@ pub async fn submit_intake(
         languages: body.languages,
         concerns: body.concerns.iter().map(|c| c.id().to_owned()).collect(),
         note: body.note.unwrap_or_default(),
+        goals: body.goals.unwrap_or_default(),
         modalities: p.modalities.iter().map(|m| m.id().to_owned()).collect(),
         approaches: p.approaches.iter().map(|a| a.id().to_owned()).collect(),
         therapist_gender: p.therapist_gender.map(|g| g.id().to_owned()),
