@@ -45,9 +45,9 @@ fn same_origin(headers: &HeaderMap) -> bool {
         return false;
     }
     match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST)) {
-        // Our `Referrer-Policy: no-referrer` makes browsers send `Origin: null`
-        // even on our own form posts; `Sec-Fetch-Site` (which pages cannot set)
-        // then says whether the post came from this site.
+        // Under a `no-referrer` policy (ours was one, and a page or extension can
+        // impose it) browsers send `Origin: null` even on same-origin posts;
+        // `Sec-Fetch-Site` (which pages cannot set) then says where it came from.
         (Some("null"), _) => site == Some("same-origin"),
         (Some(origin), Some(host)) => {
             let host = host.to_str().unwrap_or_default();

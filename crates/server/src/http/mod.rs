@@ -103,11 +103,15 @@ fn wants_api(uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> bool {
             .is_some_and(|a| a.contains("json") && !a.contains("html"))
 }
 
-async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+async fn not_found(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    auth::MaybeWebUser(user): auth::MaybeWebUser,
+) -> Response {
     if wants_api(&uri, &headers) {
         Problem::new(StatusCode::NOT_FOUND, "There is nothing at this address.").into_response()
     } else {
-        web::not_found_page()
+        web::not_found_page_for(user.as_ref())
     }
 }
 

@@ -153,3 +153,27 @@ async fn decisions_need_a_real_pending_application_and_rejections_a_reason() {
     assert_eq!(history[0].notes, "No such licence on the register.");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_missing_page_keeps_the_signed_in_header() {
+    let server = crate::common::TestServer::spawn().await;
+    let robin = sign_up(&server, "Robin").await;
+    let signed = server
+        .app
+        .sign_in(&robin.email, PASSWORD, rapport_store::SessionKind::Browser, &Default::default())
+        .await
+        .unwrap();
+    let web = crate::common::browser_like_client();
+    let missing = web
+        .get(server.url("/no-such-page"))
+        .header("cookie", format!("rapport_session={}", signed.token.expose()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let page = missing.text().await.unwrap();
+    assert!(page.contains("Page not found") && page.contains("Sign out"), "{page}");
+    let anonymous = web.get(server.url("/no-such-page")).send().await.unwrap().text().await.unwrap();
+    assert!(anonymous.contains("Sign in") && !anonymous.contains("Sign out"), "{anonymous}");
+    server.stop().await;
+}

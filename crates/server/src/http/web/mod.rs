@@ -122,6 +122,13 @@ pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Response 
     render(status, &ErrorPage { chrome, heading, message })
 }
 
+/// The page for an unknown address, with the header of whoever is looking.
+pub fn not_found_page_for(user: Option<&WebUser>) -> Response {
+    let heading = "Page not found";
+    let message = "We couldn't find that page. It may have moved, or the address may have a typo.";
+    render(StatusCode::NOT_FOUND, &ErrorPage { chrome: Chrome::for_maybe(heading, user), heading, message })
+}
+
 /// The page for an unknown address.
 pub fn not_found_page() -> Response {
     error_page(
