@@ -158,18 +158,9 @@ async fn decisions_need_a_real_pending_application_and_rejections_a_reason() {
 async fn a_missing_page_keeps_the_signed_in_header() {
     let server = crate::common::TestServer::spawn().await;
     let robin = sign_up(&server, "Robin").await;
-    let signed = server
-        .app
-        .sign_in(&robin.email, PASSWORD, rapport_store::SessionKind::Browser, &Default::default())
-        .await
-        .unwrap();
+    let cookie = browser_cookie(&server, &robin).await;
     let web = crate::common::browser_like_client();
-    let missing = web
-        .get(server.url("/no-such-page"))
-        .header("cookie", format!("rapport_session={}", signed.token.expose()))
-        .send()
-        .await
-        .unwrap();
+    let missing = web.get(server.url("/no-such-page")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let page = missing.text().await.unwrap();
     assert!(page.contains("Page not found") && page.contains("Sign out"), "{page}");

@@ -50,12 +50,7 @@ async fn a_therapist_is_warned_before_a_licence_expires_and_can_dismiss_it() {
     problem(post_empty(&server, &path, &someone.token).await, StatusCode::NOT_FOUND).await;
 
     // On the home page, with a button to dismiss it.
-    let signed = server
-        .app
-        .sign_in(&dana.email, PASSWORD, rapport_store::SessionKind::Browser, &Default::default())
-        .await
-        .unwrap();
-    let cookie = format!("rapport_session={}", signed.token.expose());
+    let cookie = browser_cookie(&server, &dana).await;
     let client = browser_like_client();
     let home = client.get(server.url("/home")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);

@@ -87,12 +87,7 @@ async fn the_web_form_uploads_a_photo_with_csrf_and_matches_show_it() {
     let server = crate::common::TestServer::spawn().await;
     let admin = admin(&server).await;
     let dana = therapist(&server, &admin, "Dana", json!({})).await;
-    let signed = server
-        .app
-        .sign_in(&dana.email, PASSWORD, rapport_store::SessionKind::Browser, &Default::default())
-        .await
-        .unwrap();
-    let cookie = format!("rapport_session={}", signed.token.expose());
+    let cookie = browser_cookie(&server, &dana).await;
     let web = browser_like_client();
     let page =
         web.get(server.url("/therapist/apply")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
@@ -137,12 +132,7 @@ async fn the_web_form_uploads_a_photo_with_csrf_and_matches_show_it() {
 
     // A client's matches show the photo, served to them as an image.
     let robin = client(&server, "Robin", json!({})).await;
-    let signed = server
-        .app
-        .sign_in(&robin.email, PASSWORD, rapport_store::SessionKind::Browser, &Default::default())
-        .await
-        .unwrap();
-    let robin_cookie = format!("rapport_session={}", signed.token.expose());
+    let robin_cookie = browser_cookie(&server, &robin).await;
     let matches =
         web.get(server.url("/matches")).header("cookie", &robin_cookie).send().await.unwrap().text().await.unwrap();
     let src = format!("/therapists/{}/photo", dana.id);
@@ -161,12 +151,7 @@ async fn the_matches_page_can_show_other_therapists_and_says_when_there_are_no_m
         therapist(&server, &admin, name, json!({})).await;
     }
     let robin = client(&server, "Robin", json!({})).await;
-    let signed = server
-        .app
-        .sign_in(&robin.email, PASSWORD, rapport_store::SessionKind::Browser, &Default::default())
-        .await
-        .unwrap();
-    let cookie = format!("rapport_session={}", signed.token.expose());
+    let cookie = browser_cookie(&server, &robin).await;
     let web = browser_like_client();
     let first = web.get(server.url("/matches")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
     let at = first.find("href=\"/matches?exclude=").expect("a link to other therapists") + 6;

@@ -319,3 +319,13 @@ pub async fn therapist_of(server: &TestServer, client: &Person) -> Option<String
     let who = who(server, client).await;
     server.app.my_therapist(&who).await.expect("my_therapist").map(|(team, _)| team.therapist_id.as_uuid().to_string())
 }
+
+/// A browser session for `person`: the `Cookie` header value a signed-in browser would send.
+pub async fn browser_cookie(server: &TestServer, person: &Person) -> String {
+    let signed = server
+        .app
+        .sign_in(&person.email, PASSWORD, rapport_store::SessionKind::Browser, &Default::default())
+        .await
+        .expect("browser sign-in");
+    format!("rapport_session={}", signed.token.expose())
+}
