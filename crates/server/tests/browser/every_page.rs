@@ -46,14 +46,7 @@ async fn every_page_passes_an_axe_core_audit() {
     let mut blocking = Vec::new();
     tour::every_page(&b, async |page: &str| {
         b.screenshot(&format!("{}-1280", tour::file_name(page))).await;
-        let violations = b.axe().await;
-        for v in &violations {
-            if v.is_blocking() {
-                blocking.push(format!("{page}: {v}"));
-            } else {
-                eprintln!("note, {page}: {v}");
-            }
-        }
+        blocking.extend(b.blocking_axe(page).await);
     })
     .await;
     b.close().await;
@@ -106,7 +99,7 @@ async fn every_page_fits_a_small_phone() {
         b.screenshot(&format!("{}-360", tour::file_name(page))).await;
         // Some problems only show on a small screen, e.g. a table that has
         // to scroll inside its box but cannot be reached by keyboard.
-        blocking.extend(b.axe().await.into_iter().filter(|v| v.is_blocking()).map(|v| format!("{page}: {v}")));
+        blocking.extend(b.blocking_axe(page).await);
     })
     .await;
     b.close().await;

@@ -382,6 +382,20 @@ impl Browser {
         self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("run script: {e}\n{script}"))
     }
 
+    /// Runs axe-core on `page` and returns its serious and critical violations,
+    /// ready to report; lesser ones are printed as notes.
+    pub async fn blocking_axe(&self, page: &str) -> Vec<String> {
+        let mut blocking = Vec::new();
+        for v in self.axe().await {
+            if v.is_blocking() {
+                blocking.push(format!("{page}: {v}"));
+            } else {
+                eprintln!("note, {page}: {v}");
+            }
+        }
+        blocking
+    }
+
     /// Runs axe-core on the page and returns every violation it finds.
     pub async fn axe(&self) -> Vec<Violation> {
         let loaded = self.run_script("return typeof window.axe === 'object';").await;

@@ -215,13 +215,7 @@ async fn every_new_page_passes_an_axe_core_audit() {
     let mut blocking = Vec::new();
     every_new_page(&server, &b, async |page: &str| {
         b.screenshot(&format!("{}-1280", crate::tour::file_name(page))).await;
-        for v in b.axe().await {
-            if v.is_blocking() {
-                blocking.push(format!("{page}: {v}"));
-            } else {
-                eprintln!("note, {page}: {v}");
-            }
-        }
+        blocking.extend(b.blocking_axe(page).await);
     })
     .await;
     b.close().await;
@@ -248,7 +242,7 @@ async fn every_new_page_fits_a_small_phone() {
             ));
         }
         b.screenshot(&format!("{}-360", crate::tour::file_name(page))).await;
-        blocking.extend(b.axe().await.into_iter().filter(|v| v.is_blocking()).map(|v| format!("{page}: {v}")));
+        blocking.extend(b.blocking_axe(page).await);
     })
     .await;
     b.close().await;

@@ -82,6 +82,24 @@ fn multipart(csrf: &str, photo: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// Posts the photo form as a browser would.
+async fn post_photo(
+    web: &reqwest::Client,
+    server: &crate::common::TestServer,
+    cookie: &str,
+    csrf: &str,
+    photo: &[u8],
+) -> reqwest::Response {
+    let (content_type, body) = multipart(csrf, photo);
+    web.post(server.url("/therapist/photo"))
+        .header("cookie", cookie)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_web_form_uploads_a_photo_with_csrf_and_matches_show_it() {
     let server = crate::common::TestServer::spawn().await;
@@ -95,38 +113,14 @@ async fn the_web_form_uploads_a_photo_with_csrf_and_matches_show_it() {
     let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
     let csrf = page[at..].split('"').next().unwrap().to_owned();
 
-    let (ct, body) = multipart("not-the-token", PNG);
-    let refused = web
-        .post(server.url("/therapist/photo"))
-        .header("cookie", &cookie)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let refused = post_photo(&web, &server, &cookie, "not-the-token", PNG).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
-    let (ct, body) = multipart(&csrf, b"GIF89a not allowed");
-    let wrong = web
-        .post(server.url("/therapist/photo"))
-        .header("cookie", &cookie)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let wrong = post_photo(&web, &server, &cookie, &csrf, b"GIF89a not allowed").await;
     assert_eq!(wrong.status(), StatusCode::SEE_OTHER);
     assert!(wrong.headers()["location"].to_str().unwrap().contains("photo_error=type"));
 
-    let (ct, body) = multipart(&csrf, PNG);
-    let saved = web
-        .post(server.url("/therapist/photo"))
-        .header("cookie", &cookie)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let saved = post_photo(&web, &server, &cookie, &csrf, PNG).await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     assert!(saved.headers()["location"].to_str().unwrap().contains("saved=photo"));
 
