@@ -29,6 +29,11 @@ pub enum Action {
     AdministerPlatform,
     /// Do intake, see matches and choose a therapist (clients only).
     SeekCare,
+    /// Invite a partner, accept an invitation, consent to a couple policy (clients only).
+    LinkPartner,
+    /// Read and write in a message room; `member` says whether the actor is
+    /// one of its current members. Nobody else, not even an admin, gets in.
+    TakePartInRoom { member: bool },
 }
 
 /// The policy's answer.
@@ -57,7 +62,8 @@ pub fn decide(actor: &Actor, action: Action) -> Decision {
         | Action::ManageSessions(owner)
         | Action::ViewAuditTrail(owner) => owner == actor.account_id,
         Action::AdministerPlatform => actor.role == Role::Admin,
-        Action::SeekCare => actor.role == Role::Client,
+        Action::SeekCare | Action::LinkPartner => actor.role == Role::Client,
+        Action::TakePartInRoom { member } => member,
     };
     if allowed {
         Decision::Allow
@@ -108,6 +114,16 @@ mod tests {
         assert!(decide(&actor(Role::Client), Action::SeekCare).is_allowed());
         assert!(!decide(&actor(Role::Therapist), Action::SeekCare).is_allowed());
         assert!(!decide(&actor(Role::Admin), Action::SeekCare).is_allowed());
+    }
+
+    #[test]
+    fn rooms_are_for_their_members_only() {
+        for role in Role::ALL {
+            assert!(decide(&actor(role), Action::TakePartInRoom { member: true }).is_allowed());
+            assert!(!decide(&actor(role), Action::TakePartInRoom { member: false }).is_allowed(), "{role:?}");
+        }
+        assert!(decide(&actor(Role::Client), Action::LinkPartner).is_allowed());
+        assert!(!decide(&actor(Role::Therapist), Action::LinkPartner).is_allowed());
     }
 
     #[test]

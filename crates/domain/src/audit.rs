@@ -32,11 +32,29 @@ pub enum AuditAction {
     IntakeRead,
     /// A care relationship began.
     CareTeamStarted,
+    /// Invited a partner to link accounts.
+    PartnerInvited,
+    /// Linked accounts with a partner.
+    PartnerLinked,
+    /// Consented to a confidentiality policy.
+    PolicyConsented,
+    /// Unlinked from a partner.
+    CoupleUnlinked,
+    /// Sent a message.
+    MessagePosted,
+    /// Corrected a message.
+    MessageEdited,
+    /// Deleted a message.
+    MessageDeleted,
+    /// Read a room's messages.
+    RoomHistoryRead,
+    /// Opened an attachment.
+    AttachmentRead,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 13] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::AccountCreated,
         AuditAction::SignedIn,
         AuditAction::SignInFailed,
@@ -50,6 +68,15 @@ impl AuditAction {
         AuditAction::IntakeSubmitted,
         AuditAction::IntakeRead,
         AuditAction::CareTeamStarted,
+        AuditAction::PartnerInvited,
+        AuditAction::PartnerLinked,
+        AuditAction::PolicyConsented,
+        AuditAction::CoupleUnlinked,
+        AuditAction::MessagePosted,
+        AuditAction::MessageEdited,
+        AuditAction::MessageDeleted,
+        AuditAction::RoomHistoryRead,
+        AuditAction::AttachmentRead,
     ];
 
     /// The stored name.
@@ -68,6 +95,15 @@ impl AuditAction {
             AuditAction::IntakeSubmitted => "intake.submitted",
             AuditAction::IntakeRead => "intake.read",
             AuditAction::CareTeamStarted => "care_team.started",
+            AuditAction::PartnerInvited => "couple.partner_invited",
+            AuditAction::PartnerLinked => "couple.linked",
+            AuditAction::PolicyConsented => "couple.policy_consented",
+            AuditAction::CoupleUnlinked => "couple.unlinked",
+            AuditAction::MessagePosted => "message.posted",
+            AuditAction::MessageEdited => "message.edited",
+            AuditAction::MessageDeleted => "message.deleted",
+            AuditAction::RoomHistoryRead => "room.history_read",
+            AuditAction::AttachmentRead => "attachment.read",
         }
     }
 
@@ -87,6 +123,15 @@ impl AuditAction {
             AuditAction::IntakeSubmitted => "Intake answers saved",
             AuditAction::IntakeRead => "Intake answers read",
             AuditAction::CareTeamStarted => "Started working with a therapist",
+            AuditAction::PartnerInvited => "A partner was invited to link accounts",
+            AuditAction::PartnerLinked => "Partner accounts linked",
+            AuditAction::PolicyConsented => "Consented to the couple's confidentiality policy",
+            AuditAction::CoupleUnlinked => "Partner accounts unlinked",
+            AuditAction::MessagePosted => "A message was sent",
+            AuditAction::MessageEdited => "A message was corrected (the earlier version is kept)",
+            AuditAction::MessageDeleted => "A message was deleted (a marker stays in the room)",
+            AuditAction::RoomHistoryRead => "Messages in a shared room were read",
+            AuditAction::AttachmentRead => "An attachment was opened",
         }
     }
 }

@@ -70,6 +70,18 @@ id_type!(
     /// Two partners whose accounts are linked.
     CoupleId
 );
+id_type!(
+    /// A message room (individual, couple or private channel).
+    RoomId
+);
+id_type!(
+    /// One message in a room.
+    MessageId
+);
+id_type!(
+    /// One invitation to link as partners.
+    InvitationId
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,10 +2,17 @@
 //! (see `rapport-store-sql`) and checked by one conformance suite.
 
 mod care;
+mod jobs;
+mod rooms;
 
 pub use care::{
     ApplicationStatus, CareTeam, CareTeamStore, Intake, IntakeStore, License, Notice, NoticeStore, Sealed,
     TherapistProfile, TherapistStore, VerificationDecision,
+};
+pub use jobs::{EmailMode, Job, JobStore, NotificationPrefs, PrefsStore};
+pub use rooms::{
+    AttachmentMeta, Invitation, MessageVersion, NewMessage, NewRoomEvent, PartnerStore, PolicyConsent, Room, RoomEvent,
+    RoomMember, RoomStore, RoomWrite, StoredMessage,
 };
 
 use async_trait::async_trait;
@@ -33,7 +40,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A stored account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Account {
     pub id: AccountId,
     pub email: Email,
@@ -91,7 +98,7 @@ pub struct Session {
 }
 
 /// One audit log entry.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
     pub id: AuditEventId,
     pub at: DateTime<Utc>,
@@ -107,7 +114,7 @@ pub struct AuditEvent {
 }
 
 /// Two linked partner accounts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Couple {
     pub id: CoupleId,
     pub partner_a: AccountId,
@@ -202,6 +209,10 @@ pub trait Store:
     + IntakeStore
     + CareTeamStore
     + NoticeStore
+    + PartnerStore
+    + RoomStore
+    + JobStore
+    + PrefsStore
     + Send
     + Sync
 {
