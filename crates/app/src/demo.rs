@@ -85,8 +85,57 @@ impl App {
             self.seed_demo_therapists(ids[0], &ids[1..4]).await?;
             let couple = Couple { id: CoupleId::new(), partner_a: ids[5], partner_b: ids[6], linked_at: self.now() };
             self.store.insert_couple(&couple).await?;
+            self.seed_demo_care(&ids, &couple).await?;
         }
         Ok(DEMO_PEOPLE.iter().map(|(email, _, role, _, who)| DemoLogin { email, role: *role, who }).collect())
+    }
+}
+
+impl App {
+    /// Demo care: Jordan works with the second therapist; Riley and Sam, who agreed
+    /// the limited-secrets policy, work with the first as a couple; a few messages.
+    async fn seed_demo_care(&self, ids: &[AccountId], couple: &Couple) -> Result<(), AppError> {
+        use rapport_domain::couple::ConfidentialityPolicy;
+        use rapport_domain::room::MessageBody;
+        use rapport_store::{CareTeam, PolicyConsent};
+        let now = self.now();
+        for partner in [couple.partner_a, couple.partner_b] {
+            let consent = PolicyConsent {
+                couple_id: couple.id,
+                account_id: partner,
+                policy: ConfidentialityPolicy::LimitedSecrets,
+                at: now,
+            };
+            self.store.insert_policy_consent(&consent).await?;
+        }
+        let teams = [(ids[4], None, ids[2]), (couple.partner_a, Some(couple.id), ids[1])];
+        for (client, couple_id, therapist) in teams {
+            let team = CareTeam {
+                id: Uuid::now_v7(),
+                client_id: client,
+                couple_id,
+                therapist_id: therapist,
+                started_at: now,
+                ended_at: None,
+                end_reason: None,
+                sees_history: true,
+            };
+            self.store.start_care(&team, None).await?;
+            self.sync_rooms_for(client).await?;
+        }
+        let ctx = RequestContext::default();
+        let say = [
+            (crate::rooms::couple_room_key(couple.id), ids[1], "Welcome, both of you. This room is for the three of us. Write whenever something comes up between sessions, and I will reply within a working day."),
+            (crate::rooms::couple_room_key(couple.id), couple.partner_b, "Thank you. We had a calmer week, and we tried the evening walk you suggested."),
+            (crate::rooms::individual_room_key(ids[4]), ids[2], "Hello Jordan, I'm glad you reached out. How has this week been?"),
+        ];
+        for (key, sender, text) in say {
+            let Some(room) = self.store.room_by_key(&key).await? else { continue };
+            let name = self.sender_name(sender).await?;
+            let body = MessageBody::parse(text).map_err(|e| AppError::Internal(e.to_string()))?;
+            self.post_as(sender, name, room.id, body, None, &ctx).await?;
+        }
+        Ok(())
     }
 }
 

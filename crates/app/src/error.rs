@@ -25,6 +25,9 @@ pub enum AppError {
     /// Nothing there, or nothing the caller may know about.
     #[error("not found")]
     NotFound,
+    /// It existed but can no longer be used (an expired or used invitation); says why.
+    #[error("gone")]
+    Gone(&'static str),
     /// Too many failed sign-ins; try again later.
     #[error("too many attempts")]
     TooManyAttempts { retry_after: Duration },

@@ -357,7 +357,10 @@ impl App {
         let team = CareTeam {
             id: Uuid::now_v7(),
             client_id: me,
-            couple_id: self.store.couple_of(me).await?.map(|c| c.id),
+            couple_id: match seeker.kind {
+                SeekerKind::Couple => self.store.couple_of(me).await?.map(|c| c.id),
+                SeekerKind::Individual => None,
+            },
             therapist_id: therapist,
             started_at: self.now(),
             ended_at: None,
@@ -376,6 +379,11 @@ impl App {
             Err(e) => return Err(e.into()),
         }
         self.forget_candidates();
+        self.sync_rooms_for(me).await?;
+        if let Some(couple) = team.couple_id {
+            let couple = self.store.couple(couple).await?;
+            self.sync_rooms_for(if couple.partner_a == me { couple.partner_b } else { couple.partner_a }).await?;
+        }
         self.audit(Some(me), AuditAction::CareTeamStarted, Some(me), "care_team", Some(team.id.to_string()), ctx)
             .await?;
         Ok(team)

@@ -7,8 +7,13 @@ mod clock;
 mod demo;
 mod error;
 mod intake;
+pub mod mail;
 mod notices;
+mod notifications;
+mod partners;
 mod passwords;
+mod realtime;
+mod rooms;
 mod sessions;
 mod therapists;
 mod tokens;
@@ -21,6 +26,10 @@ pub use demo::{DemoLogin, DEMO_PASSWORD};
 pub use error::AppError;
 pub use intake::{IntakeInput, IntakeOutcome, MatchesOutcome, SafetyAnswers};
 pub use notices::{LicenseCheckReport, EXPIRY_WARNING_DAYS};
+pub use notifications::{JobReport, EMAIL_AFTER};
+pub use partners::{CoupleView, InvitationPreview, InvitationState, NewInvitation};
+pub use realtime::{Frame, Hub, LiveEvent, LiveKind, MessageView, Subscription, CONNECTION_QUEUE};
+pub use rooms::{AttachmentUpload, MemberView, RoomSummary, RoomView};
 pub use sessions::{Authenticated, SignedIn};
 pub use therapists::{sniff_image, LicenseInput, TherapistApplication, WindowInput, MAX_PHOTO_BYTES};
 pub use tokens::SessionToken;
@@ -42,6 +51,10 @@ pub struct AppConfig {
     pub sign_in_max_failures: u32,
     /// The throttling window.
     pub sign_in_window: Duration,
+    /// The address people use to reach Rapport, for links in emails.
+    pub public_url: String,
+    /// The sender of Rapport's emails.
+    pub mail_from: String,
 }
 
 impl Default for AppConfig {
@@ -51,6 +64,8 @@ impl Default for AppConfig {
             session_lifetime: Duration::from_secs(12 * 60 * 60),
             sign_in_max_failures: 10,
             sign_in_window: Duration::from_secs(15 * 60),
+            public_url: "http://127.0.0.1:8080".into(),
+            mail_from: "Rapport <no-reply@rapport.invalid>".into(),
         }
     }
 }
@@ -70,12 +85,34 @@ pub struct App {
     clock: Arc<dyn Clock>,
     vault: Option<Arc<Vault>>,
     candidates: Arc<std::sync::Mutex<Option<intake::CandidateCache>>>,
+    realtime: Arc<realtime::Realtime>,
+    mailer: Option<Arc<dyn mail::MailTransport>>,
+    recently_queued: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<(rapport_domain::AccountId, rapport_domain::RoomId), std::time::Instant>,
+        >,
+    >,
 }
 
 impl App {
     /// Builds the application over an opened store.
     pub fn new(store: Arc<dyn Store>, config: AppConfig, clock: Arc<dyn Clock>) -> Self {
-        Self { store, config: Arc::new(config), clock, vault: None, candidates: Arc::default() }
+        Self {
+            store,
+            config: Arc::new(config),
+            clock,
+            vault: None,
+            candidates: Arc::default(),
+            realtime: Arc::default(),
+            mailer: None,
+            recently_queued: Arc::default(),
+        }
+    }
+
+    /// The same application, sending email through `mailer`.
+    pub fn with_mailer(mut self, mailer: Arc<dyn mail::MailTransport>) -> Self {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// The same application, able to seal and open health data.
@@ -108,7 +145,8 @@ impl App {
         self.store.close().await;
     }
 
+    /// Now, to the microsecond (what the database keeps), so what we answer and what we read back agree.
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
+        chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6)
     }
 }

@@ -229,3 +229,38 @@ impl App {
         Ok(self.store.prune_sign_in_failures(before).await?)
     }
 }
+
+/// How long a realtime ticket can be used to open a connection.
+pub const EVENTS_TICKET_LIFETIME: chrono::Duration = chrono::Duration::seconds(60);
+
+impl App {
+    /// A short-lived ticket that opens one realtime connection as the caller's
+    /// session (for clients that cannot send a header when opening a WebSocket).
+    /// It is the session token sealed under the master key with an expiry, so any
+    /// instance can redeem it and revoking the session revokes the ticket too.
+    pub fn issue_events_ticket(&self, who: &Authenticated, token: &str) -> Result<String, AppError> {
+        who.authorize(Action::ViewAccount(who.account_id()))?;
+        let expires = (self.now() + EVENTS_TICKET_LIFETIME).timestamp();
+        let sealed = self.vault()?.seal(format!("{expires}:{token}").as_bytes(), "events-ticket")?;
+        use base64::Engine as _;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed.bytes))
+    }
+
+    /// The session a ticket stands for, if it is unexpired and the session is still valid.
+    pub async fn redeem_events_ticket(&self, ticket: &str) -> Result<Authenticated, AppError> {
+        use base64::Engine as _;
+        let vault = self.vault()?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(ticket.trim())
+            .map_err(|_| AppError::Unauthenticated)?;
+        let sealed = rapport_store::Sealed { key_id: vault.key_id().to_owned(), bytes };
+        let plain = vault.open(&sealed, "events-ticket").map_err(|_| AppError::Unauthenticated)?;
+        let text = String::from_utf8(plain).map_err(|_| AppError::Unauthenticated)?;
+        let (expires, token) = text.split_once(':').ok_or(AppError::Unauthenticated)?;
+        let expires: i64 = expires.parse().map_err(|_| AppError::Unauthenticated)?;
+        if self.now().timestamp() > expires {
+            return Err(AppError::Unauthenticated);
+        }
+        self.authenticate(token).await
+    }
+}

@@ -105,6 +105,51 @@ pub struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "RAPPORT_LOG_FORMAT", value_name = "FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// The address people use to reach Rapport, for links in emails. Default: http://LISTEN.
+    #[arg(long, env = "RAPPORT_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// SMTP server for email, e.g. smtp://user:pass@mail.example.com:587 (STARTTLS), smtps://… (TLS) or
+    /// smtp://localhost:25?tls=none. Without it, emails are written to the outbox folder in the data directory.
+    #[arg(long, env = "RAPPORT_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    pub smtp_url: Option<SmtpUrl>,
+    /// The sender of Rapport's emails.
+    #[arg(
+        long,
+        env = "RAPPORT_MAIL_FROM",
+        value_name = "ADDRESS",
+        default_value = "Rapport <no-reply@rapport.invalid>"
+    )]
+    pub mail_from: String,
+}
+
+/// An SMTP server URL, which may hold a password. `Debug` never shows the password.
+#[derive(Clone)]
+pub struct SmtpUrl(String);
+
+impl SmtpUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for SmtpUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if !(s.starts_with("smtp://") || s.starts_with("smtps://")) {
+            return Err("use smtp://HOST:PORT or smtps://HOST:PORT".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (scheme, rest) = self.0.split_once("://").unwrap_or(("?", ""));
+        let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
+        let host = host.split('?').next().unwrap_or_default();
+        write!(f, "SmtpUrl({scheme}://{host})")
+    }
 }
 
 #[derive(Debug, Clone, Args)]

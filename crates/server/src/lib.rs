@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod mail;
 pub mod startup;
 pub mod telemetry;
 

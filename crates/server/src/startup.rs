@@ -1,7 +1,7 @@
 //! Building the application: open storage, build the router, bind a port.
 //! Tests build it on port 0 with a fresh database.
 
-use crate::config::{DataArgs, DatabaseUrl, MasterKey, ServeArgs};
+use crate::config::{DataArgs, DatabaseUrl, MasterKey, ServeArgs, SmtpUrl};
 use crate::http::{self, HttpConfig};
 use anyhow::Context as _;
 use rapport_app::{App, AppConfig, Clock, SystemClock, Vault};
@@ -23,6 +23,10 @@ pub struct Settings {
     pub http: HttpConfig,
     /// Base64 master key for health data; default: `master.key` in the data directory.
     pub master_key: Option<MasterKey>,
+    /// Where email goes; without it, to the outbox folder in the data directory.
+    pub smtp_url: Option<SmtpUrl>,
+    /// How often background jobs (emails) are looked for.
+    pub job_interval: std::time::Duration,
 }
 
 impl Settings {
@@ -37,10 +41,14 @@ impl Settings {
                 session_idle_timeout: args.session_idle_timeout,
                 session_lifetime: args.session_lifetime,
                 sign_in_max_failures: args.sign_in_max_failures,
+                public_url: args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen)),
+                mail_from: args.mail_from.clone(),
                 ..AppConfig::default()
             },
             http: HttpConfig { tls_proxy: args.tls_proxy, body_limit: args.body_limit },
             master_key: args.master_key.clone(),
+            smtp_url: args.smtp_url.clone(),
+            job_interval: std::time::Duration::from_secs(15),
         }
     }
 
@@ -54,6 +62,8 @@ impl Settings {
             app: AppConfig::default(),
             http: HttpConfig::default(),
             master_key: None,
+            smtp_url: None,
+            job_interval: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -90,6 +100,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     app: App,
+    job_interval: std::time::Duration,
 }
 
 impl Application {
@@ -109,14 +120,18 @@ impl Application {
             Some(key) => Vault::from_base64(key.expose()).context("RAPPORT_MASTER_KEY is not valid")?,
             None => Vault::load_or_create(&settings.data_dir.join("master.key"))?,
         };
+        let mailer = crate::mail::transport(settings.smtp_url.as_ref(), &settings.data_dir)?;
+        tracing::info!(to = %mailer.describe(), "email delivery");
         let app = open_store_app(&settings.database_url, settings.max_connections, settings.app.clone(), clock)
             .await?
-            .with_vault(vault);
+            .with_vault(vault)
+            .with_mailer(mailer);
+        app.start_realtime().await.map_err(|e| anyhow::anyhow!("could not start realtime delivery: {e}"))?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("could not listen on {}", settings.listen))?;
         let router = http::router(app.clone(), settings.http.clone());
-        Ok(Self { listener, router, app })
+        Ok(Self { listener, router, app, job_interval: settings.job_interval })
     }
 
     /// The port actually bound (useful with port 0).
@@ -138,9 +153,11 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = self.app.clone();
         let maintenance = tokio::spawn(maintenance(app.clone()));
+        let jobs = tokio::spawn(run_jobs(app.clone(), self.job_interval));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         maintenance.abort();
+        jobs.abort();
         app.close().await;
         result
     }
@@ -166,6 +183,22 @@ async fn maintenance(app: App) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "licence checks failed"),
+        }
+    }
+}
+
+/// Runs due background jobs (emails about unread messages, digests) every
+/// `interval`. Jobs are claimed in the database, so every instance can run this.
+async fn run_jobs(app: App, interval: std::time::Duration) {
+    let mut every = tokio::time::interval(interval);
+    loop {
+        every.tick().await;
+        match app.run_due_jobs().await {
+            Ok(r) if r.emails_sent + r.failed > 0 => {
+                tracing::info!(sent = r.emails_sent, skipped = r.skipped, failed = r.failed, "background jobs ran")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "background jobs failed"),
         }
     }
 }

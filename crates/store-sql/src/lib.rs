@@ -11,6 +11,14 @@ use std::sync::Arc;
 mod shared;
 #[macro_use]
 mod shared_care;
+#[macro_use]
+mod shared_feed;
+#[macro_use]
+mod shared_jobs;
+#[macro_use]
+mod shared_partners;
+#[macro_use]
+mod shared_rooms;
 mod postgres;
 mod sqlite;
 

@@ -33,3 +33,57 @@ impl PostgresStore {
 
 impl_store_traits!(PostgresStore, sqlx::Postgres);
 impl_care_traits!(PostgresStore);
+impl_partner_traits!(PostgresStore);
+impl_room_traits!(PostgresStore);
+impl_job_traits!(PostgresStore);
+impl_event_range!(PostgresStore);
+
+/// The channel instances announce committed events on.
+const EVENTS_CHANNEL: &str = "rapport_events";
+
+/// Instances announce each commit batch with one NOTIFY carrying the batch's last
+/// event id; listeners fetch what they have not delivered from the log. A NOTIFY
+/// per batch (not per message) keeps commits from serialising on the notify queue.
+#[async_trait]
+impl rapport_store::EventFeed for PostgresStore {
+    async fn events_between(&self, after: i64, upto: i64) -> StoreResult<Vec<rapport_store::RoomEvent>> {
+        self.events_in_range(after, upto).await
+    }
+
+    async fn announce_events(&self, last: i64) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(EVENTS_CHANNEL)
+            .bind(last.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Sends each announced id; after the listening connection was lost (and
+    /// re-established), sends `-1`, meaning "catch up from the log".
+    async fn listen_events(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<i64>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await.map_err(db_err)?;
+        listener.listen(EVENTS_CHANNEL).await.map_err(db_err)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            loop {
+                let next = match listener.try_recv().await {
+                    Ok(Some(n)) => n.payload().parse::<i64>().ok(),
+                    Ok(None) => Some(-1),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listening for other instances' events failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        Some(-1)
+                    }
+                };
+                if let Some(n) = next {
+                    if tx.send(n).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+}

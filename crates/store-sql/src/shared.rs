@@ -7,25 +7,24 @@ macro_rules! impl_store_traits {
     ($store:ident, $db:ty) => {
         use async_trait::async_trait;
         use chrono::{DateTime, Utc};
-        use rapport_domain::{
-            AccountId, AuditEventId, CoupleId, DisplayName, Email, SessionId, TimeZone,
-        };
+        use rapport_domain::{AccountId, AuditEventId, CoupleId, DisplayName, Email, SessionId, TimeZone};
         use rapport_store::{
-            Account, AccountStore, AuditEvent, AuditStore, Couple, CoupleStore, Session,
-            SessionKind, SessionStore, SignInThrottleStore, StoreError, StoreResult,
+            Account, AccountStore, AuditEvent, AuditStore, Couple, CoupleStore, Session, SessionKind, SessionStore,
+            SignInThrottleStore, StoreError, StoreResult,
         };
         use sqlx::Row as _;
         use uuid::Uuid;
 
         type DbRow = <$db as sqlx::Database>::Row;
+        /// One connection, e.g. `&mut *tx` inside a transaction.
+        type DbConn = <$db as sqlx::Database>::Connection;
 
         fn micros(at: DateTime<Utc>) -> i64 {
             at.timestamp_micros()
         }
 
         fn time(v: i64) -> StoreResult<DateTime<Utc>> {
-            DateTime::from_timestamp_micros(v)
-                .ok_or_else(|| StoreError::Corrupt(format!("timestamp {v} out of range")))
+            DateTime::from_timestamp_micros(v).ok_or_else(|| StoreError::Corrupt(format!("timestamp {v} out of range")))
         }
 
         fn opt_time(v: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
@@ -66,11 +65,7 @@ macro_rules! impl_store_traits {
                 id: AccountId::from_uuid(row.try_get::<Uuid, _>("id").map_err(get)?),
                 email: Email::from_trusted(row.try_get("email").map_err(get)?),
                 display_name: DisplayName::from_trusted(row.try_get("display_name").map_err(get)?),
-                role: row
-                    .try_get::<String, _>("role")
-                    .map_err(get)?
-                    .parse()
-                    .map_err(|_| corrupt("account role"))?,
+                role: row.try_get::<String, _>("role").map_err(get)?.parse().map_err(|_| corrupt("account role"))?,
                 time_zone: TimeZone::parse(&row.try_get::<String, _>("time_zone").map_err(get)?)
                     .map_err(|_| corrupt("account time zone"))?,
                 password_hash: row.try_get("password_hash").map_err(get)?,
@@ -114,8 +109,7 @@ macro_rules! impl_store_traits {
             })
         }
 
-        const ACCOUNT_COLUMNS: &str =
-            "id, email, display_name, role, time_zone, password_hash, created_at, updated_at";
+        const ACCOUNT_COLUMNS: &str = "id, email, display_name, role, time_zone, password_hash, created_at, updated_at";
         const SESSION_COLUMNS: &str = "id, account_id, token_hash, kind, created_at, last_seen_at, \
              expires_at, ip, user_agent, revoked_at";
 
@@ -159,16 +153,15 @@ macro_rules! impl_store_traits {
                 time_zone: TimeZone,
                 at: DateTime<Utc>,
             ) -> StoreResult<()> {
-                let done = sqlx::query(
-                    "UPDATE accounts SET display_name = $1, time_zone = $2, updated_at = $3 WHERE id = $4",
-                )
-                .bind(display_name.as_str())
-                .bind(time_zone.name())
-                .bind(micros(at))
-                .bind(id.as_uuid())
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
+                let done =
+                    sqlx::query("UPDATE accounts SET display_name = $1, time_zone = $2, updated_at = $3 WHERE id = $4")
+                        .bind(display_name.as_str())
+                        .bind(time_zone.name())
+                        .bind(micros(at))
+                        .bind(id.as_uuid())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
                 changed_one(done.rows_affected())
             }
 
@@ -184,10 +177,8 @@ macro_rules! impl_store_traits {
             }
 
             async fn count_accounts(&self) -> StoreResult<u64> {
-                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                let n: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&self.pool).await.map_err(db_err)?;
                 Ok(n as u64)
             }
         }
@@ -216,9 +207,8 @@ macro_rules! impl_store_traits {
             }
 
             async fn session_by_token_hash(&self, token_hash: &[u8]) -> StoreResult<Session> {
-                let sql = format!(
-                    "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL"
-                );
+                let sql =
+                    format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL");
                 let row = sqlx::query(&sql).bind(token_hash).fetch_one(&self.pool).await.map_err(db_err)?;
                 session_from_row(&row)
             }
@@ -373,28 +363,35 @@ macro_rules! impl_store_traits {
             }
         }
 
+        /// Links a couple inside the caller's transaction; `Conflict("couples_partner")`
+        /// if either partner is already in a couple.
+        async fn insert_couple_rows(conn: &mut DbConn, c: &Couple) -> StoreResult<()> {
+            sqlx::query("INSERT INTO couples (id, linked_at) VALUES ($1, $2)")
+                .bind(c.id.as_uuid())
+                .bind(micros(c.linked_at))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            for (position, partner) in [(0_i32, c.partner_a), (1_i32, c.partner_b)] {
+                sqlx::query(
+                    "INSERT INTO couple_members (couple_id, account_id, position, joined_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(c.id.as_uuid())
+                .bind(partner.as_uuid())
+                .bind(position)
+                .bind(micros(c.linked_at))
+                .execute(&mut *conn)
+                .await
+                .map_err(insert_err("couples_partner"))?;
+            }
+            Ok(())
+        }
+
         #[async_trait]
         impl CoupleStore for $store {
             async fn insert_couple(&self, c: &Couple) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
-                sqlx::query("INSERT INTO couples (id, linked_at) VALUES ($1, $2)")
-                    .bind(c.id.as_uuid())
-                    .bind(micros(c.linked_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                for (position, partner) in [(0_i32, c.partner_a), (1_i32, c.partner_b)] {
-                    sqlx::query(
-                        "INSERT INTO couple_members (couple_id, account_id, position, joined_at) VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(c.id.as_uuid())
-                    .bind(partner.as_uuid())
-                    .bind(position)
-                    .bind(micros(c.linked_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(insert_err("couples_partner"))?;
-                }
+                insert_couple_rows(&mut tx, c).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(())
             }

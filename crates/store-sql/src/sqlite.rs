@@ -60,3 +60,21 @@ impl SqliteStore {
 
 impl_store_traits!(SqliteStore, sqlx::Sqlite);
 impl_care_traits!(SqliteStore);
+impl_partner_traits!(SqliteStore);
+impl_room_traits!(SqliteStore);
+impl_job_traits!(SqliteStore);
+impl_event_range!(SqliteStore);
+
+/// One process owns a SQLite database, so there is nobody to tell.
+#[async_trait]
+impl rapport_store::EventFeed for SqliteStore {
+    async fn events_between(&self, after: i64, upto: i64) -> StoreResult<Vec<rapport_store::RoomEvent>> {
+        self.events_in_range(after, upto).await
+    }
+    async fn announce_events(&self, _last: i64) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn listen_events(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<i64>>> {
+        Ok(None)
+    }
+}

@@ -11,8 +11,8 @@ pub use care::{
 };
 pub use jobs::{EmailMode, Job, JobStore, NotificationPrefs, PrefsStore};
 pub use rooms::{
-    AttachmentMeta, Invitation, MessageVersion, NewMessage, NewRoomEvent, PartnerStore, PolicyConsent, Room, RoomEvent,
-    RoomMember, RoomStore, RoomWrite, StoredMessage,
+    AttachmentMeta, EventFeed, Invitation, MessageVersion, NewMessage, NewRoomEvent, PartnerStore, PolicyConsent, Room,
+    RoomEvent, RoomMember, RoomStore, RoomWrite, StoredMessage,
 };
 
 use async_trait::async_trait;
@@ -213,6 +213,7 @@ pub trait Store:
     + RoomStore
     + JobStore
     + PrefsStore
+    + EventFeed
     + Send
     + Sync
 {

@@ -253,3 +253,17 @@ pub trait RoomStore: Send + Sync {
     /// message from the therapist (who has waited longest for a reply), if any.
     async fn awaiting_reply(&self, therapist: AccountId) -> StoreResult<HashMap<RoomId, DateTime<Utc>>>;
 }
+
+/// The durable event log as a feed between instances: each commit batch is
+/// announced once, and instances fetch what they have not delivered yet.
+#[async_trait]
+pub trait EventFeed: Send + Sync {
+    /// Events with `after < id <= upto`, in id order, whatever room.
+    async fn events_between(&self, after: i64, upto: i64) -> StoreResult<Vec<RoomEvent>>;
+    /// Tells other instances that events up to `last` are committed (one call per batch).
+    /// A no-op where one process owns the database (SQLite).
+    async fn announce_events(&self, last: i64) -> StoreResult<()>;
+    /// A stream of "events up to N are committed" from every instance, or `None` where
+    /// there can be no other instance.
+    async fn listen_events(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<i64>>>;
+}

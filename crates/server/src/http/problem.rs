@@ -96,6 +96,7 @@ impl From<AppError> for Problem {
                 }
                 p
             }
+            AppError::Gone(message) => Problem::new(StatusCode::GONE, message).typed("gone", "No longer available"),
             AppError::InvalidCredentials => {
                 Problem::new(StatusCode::UNAUTHORIZED, "That email and password don't match an account.")
                     .typed("invalid-credentials", "Invalid credentials")

@@ -279,3 +279,40 @@ pub async fn dismiss_notice(
     state.app.dismiss_notice(&who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// How you hear about new messages by email (never with their content).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NotificationPrefsDto {
+    /// `immediately`, `digest` (one email a day) or `off`.
+    pub email: String,
+    /// Therapists: the working days within which clients can expect your reply (1–5).
+    pub reply_working_days: u32,
+}
+
+/// Your notification preferences.
+#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = NotificationPrefsDto)))]
+pub async fn notification_prefs(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+) -> Result<Json<NotificationPrefsDto>, Problem> {
+    let p = state.app.my_notification_prefs(&who).await?;
+    Ok(Json(NotificationPrefsDto { email: p.email_mode.as_str().to_owned(), reply_working_days: p.reply_working_days }))
+}
+
+/// Change your notification preferences.
+#[utoipa::path(put, path = "/api/v1/me/notifications", tag = "me", security(("bearer" = [])),
+    request_body = NotificationPrefsDto,
+    responses((status = 200, body = NotificationPrefsDto),
+        (status = 422, description = "Unknown choice", body = Problem, content_type = "application/problem+json")))]
+pub async fn set_notification_prefs(
+    State(state): State<AppState>,
+    ApiUser(who): ApiUser,
+    ApiJson(body): ApiJson<NotificationPrefsDto>,
+) -> Result<Json<NotificationPrefsDto>, Problem> {
+    let mode = rapport_store::EmailMode::parse(&body.email).ok_or_else(|| {
+        Problem::validation(&rapport_domain::FieldErrors::single("email", "Choose immediately, digest or off."))
+    })?;
+    let p = state.app.set_my_notification_prefs(&who, mode, Some(body.reply_working_days)).await?;
+    Ok(Json(NotificationPrefsDto { email: p.email_mode.as_str().to_owned(), reply_working_days: p.reply_working_days }))
+}

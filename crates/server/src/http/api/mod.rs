@@ -5,9 +5,13 @@
 mod accounts;
 mod auth;
 mod care;
+mod couple;
+mod events;
 mod me;
+mod rooms;
 mod therapists;
 
+pub use rooms::attachment_response;
 pub use therapists::photo_response;
 
 use super::{AppState, Problem};
@@ -36,6 +40,8 @@ use utoipa_axum::routes;
         (name = "therapists", description = "Applying to practise on Rapport"),
         (name = "admin", description = "Verification of therapists (admins)"),
         (name = "care", description = "Intake, matching and choosing a therapist"),
+        (name = "couple", description = "Linking partners and the confidentiality policy"),
+        (name = "rooms", description = "Message rooms, messages and realtime events"),
         (name = "meta", description = "This document")
     )
 )]
@@ -74,6 +80,27 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(care::submit_intake))
         .routes(routes!(care::matches))
         .routes(routes!(care::choose))
+        .routes(routes!(couple::invite, couple::list_invitations))
+        .routes(routes!(couple::revoke_invitation))
+        .routes(routes!(couple::resend_invitation))
+        .routes(routes!(couple::accept))
+        .routes(routes!(couple::consent))
+        .routes(routes!(couple::get_couple, couple::unlink))
+        .routes(routes!(rooms::list_rooms))
+        .routes(routes!(rooms::list_messages, rooms::post_message))
+        .routes(routes!(rooms::mark_read))
+        .routes(routes!(rooms::attachment))
+        .routes(routes!(rooms::correct_message, rooms::delete_message))
+        .routes(routes!(rooms::versions))
+        .routes(routes!(rooms::star, rooms::unstar))
+        .routes(routes!(events::ticket))
+        .routes(routes!(events::events))
+        .routes(routes!(me::notification_prefs, me::set_notification_prefs))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(rooms::post_attachment))
+                .layer(axum::extract::DefaultBodyLimit::max(rapport_domain::room::MAX_ATTACHMENT_BYTES + 64 * 1024)),
+        )
         .routes(routes!(openapi_json))
 }
 

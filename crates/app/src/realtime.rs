@@ -1,0 +1,485 @@
+//! Realtime: the group-commit writer that makes room writes durable many at a
+//! time, and the hub that fans committed events out to connected clients in
+//! event-id order (filling any gap from the database, so a client that resumes
+//! from the last id it saw misses nothing and gets nothing twice).
+
+use crate::{App, AppError};
+use chrono::{DateTime, Utc};
+use rapport_domain::{AccountId, MessageId, RoomId};
+use rapport_store::{AttachmentMeta, RoomEvent, RoomWrite, StoreError};
+use serde::ser::SerializeStruct;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most writes committed in one transaction.
+const MAX_BATCH: usize = 1024;
+/// Events queued for one connection before it counts as too slow and is dropped.
+pub const CONNECTION_QUEUE: usize = 256;
+
+/// A message as members see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub room_id: RoomId,
+    pub sender_id: AccountId,
+    pub sender_name: String,
+    /// Empty for a deleted message.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub version: i32,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+    pub attachment: Option<AttachmentMeta>,
+}
+
+impl Serialize for MessageView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Attachment<'a> {
+            kind: &'static str,
+            content_type: &'a str,
+            file_name: &'a str,
+            size: u64,
+            url: String,
+        }
+        let mut st = s.serialize_struct("Message", 10)?;
+        st.serialize_field("id", &self.id)?;
+        st.serialize_field("room_id", &self.room_id)?;
+        st.serialize_field("sender_id", &self.sender_id)?;
+        st.serialize_field("sender_name", &self.sender_name)?;
+        st.serialize_field("body", &self.body)?;
+        st.serialize_field("created_at", &self.created_at)?;
+        st.serialize_field("version", &self.version)?;
+        st.serialize_field("edited_at", &self.edited_at)?;
+        st.serialize_field("deleted", &self.deleted)?;
+        st.serialize_field(
+            "attachment",
+            &self.attachment.as_ref().map(|a| Attachment {
+                kind: a.kind.as_str(),
+                content_type: &a.content_type,
+                file_name: &a.file_name,
+                size: a.size,
+                url: format!("/api/v1/messages/{}/attachment", self.id),
+            }),
+        )?;
+        st.end()
+    }
+}
+
+/// What happened in a room.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveKind {
+    Message(MessageView),
+    MessageUpdated(MessageView),
+    Read { account_id: AccountId, message_id: MessageId },
+    Membership { account_id: AccountId, change: &'static str },
+    Typing { account_id: AccountId, display_name: String },
+}
+
+/// One event for connected clients. `id` is the durable event id (for typing,
+/// which is not stored, the id of the latest durable event, so resuming from it
+/// skips nothing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveEvent {
+    pub id: i64,
+    pub room_id: RoomId,
+    pub kind: LiveKind,
+}
+
+impl LiveEvent {
+    /// The JSON text frame sent to clients.
+    pub fn to_json(&self) -> String {
+        let mut v = serde_json::json!({ "id": self.id, "room_id": self.room_id });
+        let obj = v.as_object_mut().expect("object");
+        let (kind, extra) = match &self.kind {
+            LiveKind::Message(m) => ("message", serde_json::json!({ "message": m })),
+            LiveKind::MessageUpdated(m) => ("message_updated", serde_json::json!({ "message": m })),
+            LiveKind::Read { account_id, message_id } => {
+                ("read", serde_json::json!({ "account_id": account_id, "message_id": message_id }))
+            }
+            LiveKind::Membership { account_id, change } => {
+                ("membership", serde_json::json!({ "account_id": account_id, "change": change }))
+            }
+            LiveKind::Typing { account_id, display_name } => {
+                ("typing", serde_json::json!({ "account_id": account_id, "display_name": display_name }))
+            }
+        };
+        obj.insert("type".into(), kind.into());
+        if let serde_json::Value::Object(extra) = extra {
+            obj.extend(extra);
+        }
+        v.to_string()
+    }
+}
+
+/// A serialised event, shared by every connection it goes to.
+#[derive(Debug)]
+pub struct Frame {
+    pub id: i64,
+    /// False for typing indicators, which are not stored and carry no new id.
+    pub durable: bool,
+    pub json: Box<str>,
+}
+
+struct Subscriber {
+    conn: u64,
+    account: AccountId,
+    tx: mpsc::Sender<Arc<Frame>>,
+}
+
+#[derive(Default)]
+struct HubState {
+    rooms: HashMap<RoomId, Vec<Arc<Subscriber>>>,
+    accounts: HashMap<AccountId, Vec<Arc<Subscriber>>>,
+}
+
+impl HubState {
+    fn drop_conn(&mut self, conn: u64, account: AccountId) {
+        if let Some(list) = self.accounts.get_mut(&account) {
+            list.retain(|s| s.conn != conn);
+            if list.is_empty() {
+                self.accounts.remove(&account);
+            }
+        }
+        self.rooms.retain(|_, subs| {
+            subs.retain(|s| s.conn != conn);
+            !subs.is_empty()
+        });
+    }
+}
+
+/// Connected clients by room and by account, on this instance.
+#[derive(Default)]
+pub struct Hub {
+    state: Mutex<HubState>,
+    next_conn: AtomicU64,
+    /// The id the next delivered durable event must have; guards order and gaps.
+    sequence: tokio::sync::Mutex<Option<i64>>,
+    delivered: AtomicU64,
+}
+
+/// A connection's stream of events; leaving it unsubscribes.
+pub struct Subscription {
+    pub rx: mpsc::Receiver<Arc<Frame>>,
+    conn: u64,
+    account: AccountId,
+    hub: Arc<Hub>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut st = self.hub.state.lock().expect("hub lock");
+        st.drop_conn(self.conn, self.account);
+    }
+}
+
+impl Hub {
+    /// Connections currently subscribed.
+    pub fn connections(&self) -> usize {
+        self.state.lock().expect("hub lock").accounts.values().map(Vec::len).sum()
+    }
+
+    /// Events handed to connections since start.
+    pub fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
+    }
+
+    fn subscribe(self: &Arc<Self>, account: AccountId, rooms: &[RoomId]) -> Subscription {
+        let (tx, rx) = mpsc::channel(CONNECTION_QUEUE);
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let sub = Arc::new(Subscriber { conn, account, tx });
+        let mut st = self.state.lock().expect("hub lock");
+        st.accounts.entry(account).or_default().push(sub.clone());
+        for room in rooms {
+            st.rooms.entry(*room).or_default().push(sub.clone());
+        }
+        Subscription { rx, conn, account, hub: self.clone() }
+    }
+
+    /// Hands events to every subscribed member, in order. A connection whose queue is
+    /// full is dropped (it reconnects and resumes) rather than allowed to grow memory.
+    fn fan_out(&self, events: &[LiveEvent]) {
+        let mut st = self.state.lock().expect("hub lock");
+        let mut slow: Vec<(u64, AccountId)> = Vec::new();
+        let mut count = 0u64;
+        for event in events {
+            if let LiveKind::Membership { account_id, change: "joined" } = &event.kind {
+                let subs = st.accounts.get(account_id).cloned().unwrap_or_default();
+                let room = st.rooms.entry(event.room_id).or_default();
+                for s in subs {
+                    if !room.iter().any(|r| r.conn == s.conn) {
+                        room.push(s);
+                    }
+                }
+            }
+            if let Some(subs) = st.rooms.get(&event.room_id) {
+                let durable = !matches!(event.kind, LiveKind::Typing { .. });
+                let frame = Arc::new(Frame { id: event.id, durable, json: event.to_json().into_boxed_str() });
+                for s in subs {
+                    match s.tx.try_send(frame.clone()) {
+                        Ok(()) => count += 1,
+                        Err(_) => slow.push((s.conn, s.account)),
+                    }
+                }
+            }
+            if let LiveKind::Membership { account_id, change: "left" } = &event.kind {
+                if let Some(room) = st.rooms.get_mut(&event.room_id) {
+                    room.retain(|s| s.account != *account_id);
+                }
+            }
+        }
+        for (conn, account) in slow {
+            st.drop_conn(conn, account);
+        }
+        self.delivered.fetch_add(count, Ordering::Relaxed);
+    }
+}
+
+struct Pending {
+    write: RoomWrite,
+    live: LiveEvent,
+    done: oneshot::Sender<Result<i64, AppError>>,
+}
+
+/// Commits room writes in groups: whatever arrived while the previous commit was
+/// running goes into the next transaction, so one fsync covers many messages.
+#[derive(Clone)]
+pub struct RoomWriter {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl RoomWriter {
+    /// Queues a write and waits until it is committed; returns its event id.
+    pub(crate) async fn submit(&self, write: RoomWrite, live: LiveEvent) -> Result<i64, AppError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Pending { write, live, done })
+            .await
+            .map_err(|_| AppError::Internal("the message writer has stopped".into()))?;
+        wait.await.map_err(|_| AppError::Internal("the message writer has stopped".into()))?
+    }
+}
+
+async fn run_writer(app: App, mut rx: mpsc::Receiver<Pending>) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let writes: Vec<RoomWrite> = batch.iter().map(|p| p.write.clone()).collect();
+        let result = app.store.commit_room_writes(&writes).await;
+        let mut committed = Vec::with_capacity(batch.len());
+        match result {
+            Ok(ids) => {
+                for (p, id) in batch.drain(..).zip(ids) {
+                    let mut live = p.live;
+                    live.id = id;
+                    committed.push(live);
+                    let _ = p.done.send(Ok(id));
+                }
+            }
+            Err(e) if batch.len() > 1 => {
+                // One bad write must not sink the others: commit them one by one.
+                tracing::warn!(error = %e, size = batch.len(), "a group commit failed; retrying its writes singly");
+                for p in batch.drain(..) {
+                    match app.store.commit_room_writes(std::slice::from_ref(&p.write)).await {
+                        Ok(ids) => {
+                            let mut live = p.live;
+                            live.id = ids[0];
+                            committed.push(live);
+                            let _ = p.done.send(Ok(ids[0]));
+                        }
+                        Err(e) => {
+                            let _ = p.done.send(Err(e.into()));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                for p in batch.drain(..) {
+                    let _ = p.done.send(Err(AppError::from(clone_err(&e))));
+                }
+            }
+        }
+        if let Some(last) = committed.last().map(|e| e.id) {
+            app.deliver_committed(committed).await;
+            if let Err(e) = app.store.announce_events(last).await {
+                tracing::warn!(error = %e, "could not tell other instances about new events");
+            }
+        }
+    }
+}
+
+fn clone_err(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NotFound => StoreError::NotFound,
+        StoreError::Conflict(c) => StoreError::Conflict(c),
+        StoreError::Corrupt(c) => StoreError::Corrupt(c.clone()),
+        StoreError::Unavailable(inner) => StoreError::Unavailable(inner.to_string().into()),
+    }
+}
+
+impl App {
+    /// Starts the group-commit writer and, on a database shared by several instances, the
+    /// listener that delivers other instances' events here. Call once, inside the runtime.
+    pub async fn start_realtime(&self) -> Result<(), AppError> {
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
+        if self.realtime.writer.set(RoomWriter { tx }).is_err() {
+            return Ok(());
+        }
+        *self.realtime.hub.sequence.lock().await = Some(self.store.latest_event_id().await? + 1);
+        tokio::spawn(run_writer(self.clone(), rx));
+        if let Some(mut feed) = self.store.listen_events().await? {
+            let app = self.clone();
+            tokio::spawn(async move {
+                while let Some(last) = feed.recv().await {
+                    let last = if last < 0 { app.store.latest_event_id().await.unwrap_or(0) } else { last };
+                    app.deliver_up_to(last).await;
+                }
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn writer(&self) -> Result<&RoomWriter, AppError> {
+        self.realtime.writer.get().ok_or_else(|| AppError::Internal("realtime is not started".into()))
+    }
+
+    /// This instance's hub (for metrics and connections).
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.realtime.hub
+    }
+
+    /// Delivers events committed here, after any earlier ones not yet delivered.
+    pub(crate) async fn deliver_committed(&self, mut events: Vec<LiveEvent>) {
+        events.sort_by_key(|e| e.id);
+        let mut next = self.realtime.hub.sequence.lock().await;
+        let Some(expected) = *next else { return };
+        let Some(first) = events.first().map(|e| e.id) else { return };
+        let last = events.last().map(|e| e.id).unwrap_or(first);
+        if last < expected {
+            return; // already delivered from the database
+        }
+        if first > expected {
+            self.fill_from_store(expected - 1, first - 1).await;
+        }
+        events.retain(|e| e.id >= expected);
+        self.realtime.hub.fan_out(&events);
+        *next = Some(last + 1);
+    }
+
+    /// Delivers every event up to `last` that this instance has not delivered yet
+    /// (events another instance committed).
+    pub(crate) async fn deliver_up_to(&self, last: i64) {
+        let mut next = self.realtime.hub.sequence.lock().await;
+        let Some(expected) = *next else { return };
+        if last >= expected {
+            self.fill_from_store(expected - 1, last).await;
+            *next = Some(last + 1);
+        }
+    }
+
+    async fn fill_from_store(&self, after: i64, upto: i64) {
+        match self.store.events_between(after, upto).await {
+            Ok(stored) => {
+                let mut live = Vec::with_capacity(stored.len());
+                for e in &stored {
+                    match self.live_from_stored(e).await {
+                        Ok(Some(l)) => live.push(l),
+                        Ok(None) => {}
+                        Err(err) => tracing::error!(error = %err, event = e.id, "could not load an event for delivery"),
+                    }
+                }
+                self.realtime.hub.fan_out(&live);
+            }
+            Err(err) => tracing::error!(error = %err, "could not load events for delivery"),
+        }
+    }
+
+    /// Rebuilds a live event from the log (for resume and for other instances' events).
+    pub(crate) async fn live_from_stored(&self, e: &RoomEvent) -> Result<Option<LiveEvent>, AppError> {
+        let kind = match e.kind.as_str() {
+            "message" | "message_updated" => {
+                let Some(id) = e.message_id else { return Ok(None) };
+                let m = self.store.message(id).await?;
+                let view = self.open_message(&m, self.sender_name(m.sender_id).await?)?;
+                if e.kind == "message" {
+                    LiveKind::Message(view)
+                } else {
+                    LiveKind::MessageUpdated(view)
+                }
+            }
+            "read" => match e.message_id {
+                Some(message_id) => LiveKind::Read { account_id: e.actor_id, message_id },
+                None => return Ok(None),
+            },
+            "membership" => {
+                let change = if e.payload.contains("\"left\"") { "left" } else { "joined" };
+                LiveKind::Membership { account_id: e.actor_id, change }
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(LiveEvent { id: e.id, room_id: e.room_id, kind }))
+    }
+
+    /// Subscribes a signed-in connection to its rooms' events, then returns the events
+    /// it missed after `after` (oldest first). Live events that arrive meanwhile wait in
+    /// the subscription; skip those with an id already sent.
+    pub async fn connect_events(
+        &self,
+        who: &crate::Authenticated,
+        after: Option<i64>,
+    ) -> Result<(Subscription, Vec<LiveEvent>), AppError> {
+        let rooms = self.my_room_ids(who).await?;
+        let sub = self.realtime.hub.subscribe(who.account_id(), &rooms);
+        let mut visible_from = HashMap::new();
+        for room in &rooms {
+            if let Some(m) = self.store.membership(*room, who.account_id()).await? {
+                visible_from.insert(*room, m.visible_from);
+            }
+        }
+        let mut missed = Vec::new();
+        if let Some(mut cursor) = after {
+            loop {
+                let page = self.store.events_after(who.account_id(), cursor, 500).await?;
+                let full = page.len() == 500;
+                for e in &page {
+                    cursor = e.id;
+                    // A member who joined without the earlier history sees messages from their start.
+                    if visible_from.get(&e.room_id).copied().flatten().is_some_and(|from| e.created_at < from) {
+                        continue;
+                    }
+                    if let Some(live) = self.live_from_stored(e).await? {
+                        missed.push(live);
+                    }
+                }
+                if !full || missed.len() > 5000 {
+                    break;
+                }
+            }
+        }
+        Ok((sub, missed))
+    }
+
+    /// Tells a room's other members on this instance that the caller is typing.
+    pub async fn typing(&self, who: &crate::Authenticated, room: RoomId, name: String) -> Result<(), AppError> {
+        if !self.is_member(who, room).await? {
+            return Err(AppError::NotFound);
+        }
+        let id = self.realtime.hub.sequence.lock().await.map_or(0, |n| n - 1);
+        let event = LiveEvent {
+            id,
+            room_id: room,
+            kind: LiveKind::Typing { account_id: who.account_id(), display_name: name },
+        };
+        self.realtime.hub.fan_out(std::slice::from_ref(&event));
+        Ok(())
+    }
+}
+
+/// The realtime parts of the app, shared by its clones.
+#[derive(Default)]
+pub(crate) struct Realtime {
+    pub(crate) writer: std::sync::OnceLock<RoomWriter>,
+    pub(crate) hub: Arc<Hub>,
+}
