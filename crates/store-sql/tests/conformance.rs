@@ -68,6 +68,14 @@ conformance! {
     care_teams_lifecycle => sqlite_care_teams_lifecycle, postgres_care_teams_lifecycle;
 }
 
+// Scenarios for couples and invitations, rooms and messages, jobs and preferences.
+#[path = "conformance/jobs.rs"]
+mod jobs;
+#[path = "conformance/partners.rs"]
+mod partners;
+#[path = "conformance/rooms.rs"]
+mod rooms;
+
 // ---------------------------------------------------------------------------
 // Accounts
 
