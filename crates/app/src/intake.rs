@@ -197,7 +197,7 @@ impl App {
     ) -> Result<Option<(Intake, SensitiveIntake)>, AppError> {
         let me = who.account_id();
         let Some(intake) = self.store.intake_of(me).await? else { return Ok(None) };
-        let plaintext = self.vault()?.open(&intake.sensitive, &sealing_context(me))?;
+        let plaintext = self.unseal(&intake.sensitive, &sealing_context(me)).await?;
         let sensitive: SensitiveIntake =
             serde_json::from_slice(&plaintext).map_err(|e| AppError::Internal(format!("intake: {e}")))?;
         self.audit(Some(me), AuditAction::IntakeRead, Some(me), "intake", None, ctx).await?;

@@ -151,9 +151,17 @@ impl HubState {
     }
 }
 
+/// Room memberships recently read, so posting does not read the database each time.
+/// Entries for a room member are dropped when their membership changes (the change
+/// is an event every instance delivers), and expire after [`MEMBERSHIP_TTL`] anyway.
+type MembershipCache = HashMap<(RoomId, AccountId), (std::time::Instant, Option<rapport_store::RoomMember>)>;
+const MEMBERSHIP_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Connected clients by room and by account, on this instance.
 #[derive(Default)]
 pub struct Hub {
+    memberships: Mutex<MembershipCache>,
+    names: Mutex<HashMap<AccountId, (std::time::Instant, String)>>,
     state: Mutex<HubState>,
     next_conn: AtomicU64,
     /// The id the next delivered durable event must have; guards order and gaps.
@@ -187,6 +195,45 @@ impl Hub {
         self.delivered.load(Ordering::Relaxed)
     }
 
+    pub(crate) fn cached_membership(
+        &self,
+        room: RoomId,
+        account: AccountId,
+    ) -> Option<Option<rapport_store::RoomMember>> {
+        let cache = self.memberships.lock().expect("hub lock");
+        cache.get(&(room, account)).filter(|(at, _)| at.elapsed() < MEMBERSHIP_TTL).map(|(_, m)| m.clone())
+    }
+
+    pub(crate) fn remember_membership(
+        &self,
+        room: RoomId,
+        account: AccountId,
+        member: Option<rapport_store::RoomMember>,
+    ) {
+        let mut cache = self.memberships.lock().expect("hub lock");
+        if cache.len() > 200_000 {
+            cache.clear();
+        }
+        cache.insert((room, account), (std::time::Instant::now(), member));
+    }
+
+    pub(crate) fn cached_name(&self, id: AccountId) -> Option<String> {
+        let names = self.names.lock().expect("hub lock");
+        names.get(&id).filter(|(at, _)| at.elapsed() < std::time::Duration::from_secs(60)).map(|(_, n)| n.clone())
+    }
+
+    pub(crate) fn remember_name(&self, id: AccountId, name: String) {
+        let mut names = self.names.lock().expect("hub lock");
+        if names.len() > 100_000 {
+            names.clear();
+        }
+        names.insert(id, (std::time::Instant::now(), name));
+    }
+
+    pub(crate) fn forget_membership(&self, room: RoomId, account: AccountId) {
+        self.memberships.lock().expect("hub lock").remove(&(room, account));
+    }
+
     fn subscribe(self: &Arc<Self>, account: AccountId, rooms: &[RoomId]) -> Subscription {
         let (tx, rx) = mpsc::channel(CONNECTION_QUEUE);
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -202,6 +249,11 @@ impl Hub {
     /// Hands events to every subscribed member, in order. A connection whose queue is
     /// full is dropped (it reconnects and resumes) rather than allowed to grow memory.
     fn fan_out(&self, events: &[LiveEvent]) {
+        for event in events {
+            if let LiveKind::Membership { account_id, .. } = &event.kind {
+                self.forget_membership(event.room_id, *account_id);
+            }
+        }
         let mut st = self.state.lock().expect("hub lock");
         let mut slow: Vec<(u64, AccountId)> = Vec::new();
         let mut count = 0u64;
@@ -402,7 +454,7 @@ impl App {
             "message" | "message_updated" => {
                 let Some(id) = e.message_id else { return Ok(None) };
                 let m = self.store.message(id).await?;
-                let view = self.open_message(&m, self.sender_name(m.sender_id).await?)?;
+                let view = self.open_message(&m, self.sender_name(m.sender_id).await?).await?;
                 if e.kind == "message" {
                     LiveKind::Message(view)
                 } else {

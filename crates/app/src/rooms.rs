@@ -139,6 +139,7 @@ impl App {
         }
         for (account, visible_from) in wanted {
             if self.store.add_room_member(room, *account, now, *visible_from).await? {
+                self.hub().forget_membership(room, *account);
                 self.announce_membership(room, *account, "joined").await?;
             }
         }
@@ -146,10 +147,12 @@ impl App {
     }
 
     pub(crate) async fn leave_room(&self, room: RoomId, account: AccountId) -> Result<(), AppError> {
-        // Announce first, so the one leaving hears it too, then end the membership.
-        if self.store.membership(room, account).await?.is_some() {
+        // End the membership first, then announce it: every instance forgets what it cached
+        // about the membership when the announcement arrives, so none can keep a stale "member".
+        // The one leaving still hears it: their connections leave the room with the event.
+        if self.store.remove_room_member(room, account, self.now()).await? {
+            self.hub().forget_membership(room, account);
             self.announce_membership(room, account, "left").await?;
-            self.store.remove_room_member(room, account, self.now()).await?;
         }
         Ok(())
     }
@@ -175,7 +178,15 @@ impl App {
 
     /// The caller's current membership of a room, or 404 for anyone else (they learn nothing).
     async fn member_of(&self, who: &Authenticated, room: RoomId) -> Result<rapport_store::RoomMember, AppError> {
-        let membership = self.store.membership(room, who.account_id()).await?;
+        let hub = self.hub();
+        let membership = match hub.cached_membership(room, who.account_id()) {
+            Some(m) => m,
+            None => {
+                let m = self.store.membership(room, who.account_id()).await?;
+                hub.remember_membership(room, who.account_id(), m.clone());
+                m
+            }
+        };
         who.authorize(Action::TakePartInRoom { member: membership.is_some() }).map_err(|_| AppError::NotFound)?;
         membership.ok_or(AppError::NotFound)
     }
@@ -366,12 +377,22 @@ impl App {
                     n
                 }
             };
-            out.push(self.open_message(m, name)?);
+            out.push(self.open_message(m, name).await?);
         }
         Ok(out)
     }
 
+    /// The name a sender is shown by (a therapist's professional name), cached for a minute.
     pub(crate) async fn sender_name(&self, id: AccountId) -> Result<String, AppError> {
+        if let Some(name) = self.hub().cached_name(id) {
+            return Ok(name);
+        }
+        let name = self.load_sender_name(id).await?;
+        self.hub().remember_name(id, name.clone());
+        Ok(name)
+    }
+
+    async fn load_sender_name(&self, id: AccountId) -> Result<String, AppError> {
         let account = self.store.account_by_id(id).await?;
         if account.role == Role::Therapist {
             if let Ok(p) = self.store.therapist(id).await {
@@ -381,11 +402,11 @@ impl App {
         Ok(account.display_name.to_string())
     }
 
-    pub(crate) fn open_message(&self, m: &StoredMessage, sender_name: String) -> Result<MessageView, AppError> {
+    pub(crate) async fn open_message(&self, m: &StoredMessage, sender_name: String) -> Result<MessageView, AppError> {
         let body = if m.deleted_at.is_some() {
             String::new()
         } else {
-            String::from_utf8(self.vault()?.open(&m.body, &body_context(m.id, m.version))?)
+            String::from_utf8(self.unseal(&m.body, &body_context(m.id, m.version)).await?)
                 .map_err(|_| AppError::Internal("message text is not UTF-8".into()))?
         };
         Ok(MessageView {
@@ -506,8 +527,8 @@ impl App {
 
     async fn display_name_of(&self, who: &Authenticated) -> String {
         if who.actor().role == Role::Therapist {
-            if let Ok(p) = self.store.therapist(who.account_id()).await {
-                return p.professional_name;
+            if let Ok(name) = self.sender_name(who.account_id()).await {
+                return name;
             }
         }
         who.account().display_name.to_string()
@@ -566,7 +587,7 @@ impl App {
             other => other?,
         };
         let updated = self.store.message(id).await?;
-        let view = self.open_message(&updated, self.display_name_of(who).await)?;
+        let view = self.open_message(&updated, self.display_name_of(who).await).await?;
         self.deliver_committed(vec![LiveEvent {
             id: event_id,
             room_id: stored.room_id,
@@ -599,7 +620,7 @@ impl App {
             other => other?,
         };
         let updated = self.store.message(id).await?;
-        let view = self.open_message(&updated, self.display_name_of(who).await)?;
+        let view = self.open_message(&updated, self.display_name_of(who).await).await?;
         self.deliver_committed(vec![LiveEvent {
             id: event_id,
             room_id: stored.room_id,
@@ -637,6 +658,17 @@ impl App {
         Ok((stored, member))
     }
 
+    /// One message as the caller sees it now (for the pages that correct, delete or explain it).
+    pub async fn message_view(&self, who: &Authenticated, id: MessageId) -> Result<MessageView, AppError> {
+        let stored = self.store.message(id).await?;
+        let member = self.member_of(who, stored.room_id).await?;
+        if member.visible_from.is_some_and(|from| stored.created_at < from) {
+            return Err(AppError::NotFound);
+        }
+        let name = self.sender_name(stored.sender_id).await?;
+        self.open_message(&stored, name).await
+    }
+
     /// Earlier versions of a message the caller can see, oldest first, as (version, text, replaced at).
     pub async fn message_history(
         &self,
@@ -648,10 +680,9 @@ impl App {
         if member.visible_from.is_some_and(|from| stored.created_at < from) {
             return Err(AppError::NotFound);
         }
-        let vault = self.vault()?;
         let mut out = Vec::new();
         for v in self.store.message_versions(id).await? {
-            let text = String::from_utf8(vault.open(&v.body, &body_context(id, v.version))?)
+            let text = String::from_utf8(self.unseal(&v.body, &body_context(id, v.version)).await?)
                 .map_err(|_| AppError::Internal("message text is not UTF-8".into()))?;
             out.push((v.version, text, v.replaced_at));
         }
@@ -703,7 +734,7 @@ impl App {
         }
         let meta = stored.attachment.clone().ok_or(AppError::NotFound)?;
         let sealed: Sealed = self.store.attachment_bytes(id).await?;
-        let bytes = self.vault()?.open(&sealed, &attachment_context(id))?;
+        let bytes = self.unseal(&sealed, &attachment_context(id)).await?;
         if stored.sender_id != who.account_id() {
             self.audit(
                 Some(who.account_id()),

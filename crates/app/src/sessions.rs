@@ -241,9 +241,9 @@ impl App {
     pub fn issue_events_ticket(&self, who: &Authenticated, token: &str) -> Result<String, AppError> {
         who.authorize(Action::ViewAccount(who.account_id()))?;
         let expires = (self.now() + EVENTS_TICKET_LIFETIME).timestamp();
-        let sealed = self.vault()?.seal(format!("{expires}:{token}").as_bytes(), "events-ticket")?;
+        let sealed = self.vault()?.seal_transient(format!("{expires}:{token}").as_bytes(), "events-ticket")?;
         use base64::Engine as _;
-        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed.bytes))
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed))
     }
 
     /// The session a ticket stands for, if it is unexpired and the session is still valid.
@@ -253,8 +253,7 @@ impl App {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(ticket.trim())
             .map_err(|_| AppError::Unauthenticated)?;
-        let sealed = rapport_store::Sealed { key_id: vault.key_id().to_owned(), bytes };
-        let plain = vault.open(&sealed, "events-ticket").map_err(|_| AppError::Unauthenticated)?;
+        let plain = vault.open_transient(&bytes, "events-ticket").ok_or(AppError::Unauthenticated)?;
         let text = String::from_utf8(plain).map_err(|_| AppError::Unauthenticated)?;
         let (expires, token) = text.split_once(':').ok_or(AppError::Unauthenticated)?;
         let expires: i64 = expires.parse().map_err(|_| AppError::Unauthenticated)?;

@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-struct Latencies(Vec<Duration>);
+pub(crate) struct Latencies(pub(crate) Vec<Duration>);
 
 impl Latencies {
-    fn percentile(&mut self, p: f64) -> Duration {
+    pub(crate) fn percentile(&mut self, p: f64) -> Duration {
         self.0.sort_unstable();
         if self.0.is_empty() {
             return Duration::ZERO;
@@ -22,7 +22,7 @@ impl Latencies {
     }
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 

@@ -1,7 +1,7 @@
 //! The command line: `serve`, `migrate`, `user create`, `default-config`, `bench`.
 
-use crate::config::{Cli, Command, LogFormat, ServeArgs, UserCommand, UserCreateArgs};
-use crate::startup::{open_app, shutdown_signal, Application, Settings};
+use crate::config::{Cli, Command, KeysArgs, KeysCommand, LogFormat, ServeArgs, UserCommand, UserCreateArgs};
+use crate::startup::{open_app, open_app_with_keys, shutdown_signal, Application, Settings};
 use crate::{bench, config, telemetry};
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -40,6 +40,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User(UserCommand::Create(args)) => create_user(args).await,
+        Command::Keys(KeysCommand::Rotate(args)) => rotate_keys(args).await,
         Command::DefaultConfig => {
             print!("{}", config::default_config_text());
             Ok(ExitCode::SUCCESS)
@@ -47,6 +48,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => {
             telemetry::init(LogFormat::Text);
             bench::run(args).await
+        }
+        Command::BenchMessages(args) => {
+            telemetry::init(LogFormat::Text);
+            crate::bench_messages::run(args).await
         }
     }
 }
@@ -80,6 +85,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     drop(out);
     application.run_until(shutdown_signal()).await.context("the server stopped with an error")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rotate_keys(args: KeysArgs) -> anyhow::Result<ExitCode> {
+    telemetry::init(LogFormat::Text);
+    if args.master_key.is_none() && !args.data.data_dir.join("master.key").exists() {
+        anyhow::bail!("no master key at {}: nothing to rotate", args.data.data_dir.join("master.key").display());
+    }
+    let app = open_app_with_keys(&args.data, args.master_key.as_ref()).await?;
+    let result = app.rotate_keys().await;
+    app.close().await;
+    let rotation = result.map_err(|e| anyhow::anyhow!("the rotation failed, nothing changed in the database: {e}"))?;
+    println!(
+        "The master key is now {}. {} data key(s) were re-wrapped under it; new records use data key {}.",
+        rotation.master_key_id, rotation.rewrapped, rotation.new_data_key
+    );
+    if args.master_key.is_some() {
+        println!(
+            "Set RAPPORT_MASTER_KEY to the new ring (newest first) on every instance, then restart them one by one:\n{}",
+            rotation.ring.join(",")
+        );
+    } else {
+        println!(
+            "The key file {} now lists the new key first; earlier keys stay in it for records sealed before data keys. Running instances pick it up without a restart.",
+            args.data.data_dir.join("master.key").display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

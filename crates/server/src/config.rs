@@ -24,10 +24,32 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print every configuration option with its default.
     DefaultConfig,
     /// Measure sign-in throughput and page render latency on this machine.
     Bench(BenchArgs),
+    /// Measure realtime messaging: rooms of three over real WebSockets against a `rapport serve`
+    /// child process, durable commits; throughput, send-to-deliver latency, CPU and memory.
+    BenchMessages(BenchMessagesArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new master key current and re-wrap every data key under it, while instances keep serving.
+    /// With a key file (the default), the file is updated; with RAPPORT_MASTER_KEY, the new value is printed.
+    Rotate(KeysArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The master key ring (current first, comma-separated). Default: master.key in the data directory.
+    #[arg(long, env = "RAPPORT_MASTER_KEY", value_name = "BASE64", hide_env_values = true)]
+    pub master_key: Option<MasterKey>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,6 +172,22 @@ impl fmt::Debug for SmtpUrl {
         let host = host.split('?').next().unwrap_or_default();
         write!(f, "SmtpUrl({scheme}://{host})")
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchMessagesArgs {
+    /// Rooms of three members (two partners and a therapist), each member on its own WebSocket.
+    #[arg(long, default_value_t = 100)]
+    pub rooms: usize,
+    /// Seconds per measured phase (full load, then half load).
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Extra idle WebSockets opened to measure memory per connection.
+    #[arg(long, default_value_t = 5000)]
+    pub idle_sockets: usize,
+    /// Database for the server (default: a fresh SQLite file). A PostgreSQL database must be empty.
+    #[arg(long, env = "RAPPORT_BENCH_DATABASE_URL", value_name = "URL")]
+    pub database: Option<DatabaseUrl>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,6 +2,7 @@
 //! command line. Handlers are thin; the use cases live in `rapport-app`.
 
 pub mod bench;
+pub mod bench_messages;
 pub mod cli;
 pub mod config;
 pub mod http;

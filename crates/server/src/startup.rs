@@ -68,6 +68,16 @@ impl Settings {
     }
 }
 
+/// Opens the database and the master key ring (from `master_key`, or `master.key` in the data directory).
+pub async fn open_app_with_keys(data: &DataArgs, master_key: Option<&MasterKey>) -> anyhow::Result<App> {
+    let app = open_app(data, AppConfig::default()).await?;
+    let vault = match master_key {
+        Some(key) => Vault::from_base64(key.expose()).context("RAPPORT_MASTER_KEY is not valid")?,
+        None => Vault::load_or_create(&data.data_dir.join("master.key"))?,
+    };
+    Ok(app.with_vault(vault))
+}
+
 /// Opens (and migrates) the database named by the data options.
 pub async fn open_app(data: &DataArgs, app_config: AppConfig) -> anyhow::Result<App> {
     prepare_data_dir(&data.data_dir, data.database.is_none())?;
@@ -126,6 +136,7 @@ impl Application {
             .await?
             .with_vault(vault)
             .with_mailer(mailer);
+        app.prepare_keys().await.map_err(|e| anyhow::anyhow!("could not load the data keys: {e}"))?;
         app.start_realtime().await.map_err(|e| anyhow::anyhow!("could not start realtime delivery: {e}"))?;
         let listener = TcpListener::bind(settings.listen)
             .await

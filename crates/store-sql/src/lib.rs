@@ -16,6 +16,8 @@ mod shared_feed;
 #[macro_use]
 mod shared_jobs;
 #[macro_use]
+mod shared_keys;
+#[macro_use]
 mod shared_partners;
 #[macro_use]
 mod shared_rooms;

@@ -37,6 +37,7 @@ impl_partner_traits!(PostgresStore);
 impl_room_traits!(PostgresStore);
 impl_job_traits!(PostgresStore);
 impl_event_range!(PostgresStore);
+impl_key_traits!(PostgresStore);
 
 /// The channel instances announce committed events on.
 const EVENTS_CHANNEL: &str = "rapport_events";

@@ -59,6 +59,7 @@ macro_rules! impl_job_traits {
                     "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 \
                      WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $2 \
                      AND (locked_until IS NULL OR locked_until <= $2) ORDER BY run_at, id LIMIT $3) \
+                     AND done_at IS NULL AND run_at <= $2 AND (locked_until IS NULL OR locked_until <= $2) \
                      RETURNING {JOB_COLUMNS}"
                 );
                 let rows = sqlx::query(&sql)

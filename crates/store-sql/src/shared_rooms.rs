@@ -42,18 +42,30 @@ macro_rules! impl_room_traits {
             sizes
         }
 
-        /// `($1, $2), ($3, $4)` for `rows` rows of `columns` values.
+        /// Placeholders for `count` values: `$1, $2, …` after `first - 1` others, except on
+        /// SQLite, which finds each `$n` by a linear search of the statement's parameter names
+        /// (binding n of them costs n²) but binds anonymous `?` by position.
+        fn push_params(sql: &mut String, first: usize, count: usize) {
+            let numbered = $store::BACKEND != "sqlite";
+            for n in first..first + count {
+                if n > first {
+                    sql.push_str(", ");
+                }
+                if numbered {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                } else {
+                    sql.push('?');
+                }
+            }
+        }
+
+        /// `($1, $2), ($3, $4)` (or `(?, ?), (?, ?)`) for `rows` rows of `columns` values.
         fn placeholders(rows: usize, columns: usize) -> String {
             let mut sql = String::with_capacity(rows * columns * 6);
             for r in 0..rows {
                 sql.push_str(if r == 0 { "(" } else { ", (" });
-                for c in 0..columns {
-                    if c > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push('$');
-                    sql.push_str(&(r * columns + c + 1).to_string());
-                }
+                push_params(&mut sql, r * columns + 1, columns);
                 sql.push(')');
             }
             sql
@@ -362,15 +374,22 @@ macro_rules! impl_room_traits {
                 }
                 let audits: Vec<&AuditEvent> = writes.iter().filter_map(|w| w.audit.as_ref()).collect();
 
+                let t0 = std::time::Instant::now();
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
                 let first = take_event_ids(&mut tx, writes.len()).await?;
+                let t1 = t0.elapsed();
                 let events: Vec<(i64, &NewRoomEvent)> =
                     writes.iter().zip(first..).map(|(w, id)| (id, &w.event)).collect();
                 insert_many(&mut tx, INSERT_MESSAGES, 9, &messages, bind_message, "messages_id").await?;
+                let t2 = t0.elapsed();
                 insert_many(&mut tx, INSERT_ATTACHMENTS, 7, &attachments, bind_attachment, "message_attachments_id")
                     .await?;
-                insert_events_and_audits(&mut tx, &events, &audits).await?;
+                insert_many(&mut tx, INSERT_EVENTS, 7, &events, bind_event, "room_events_id").await?;
+                let t3 = t0.elapsed();
+                insert_many(&mut tx, INSERT_AUDITS, 8, &audits, bind_audit, "audit_events_id").await?;
+                let t4 = t0.elapsed();
                 tx.commit().await.map_err(db_err)?;
+                if std::env::var("BENCH_TIMING").is_ok() { eprintln!("TIMING begin+counter {t1:?} msgs {t2:?} events {t3:?} audits {t4:?} commit {:?}", t0.elapsed()); }
                 Ok(events.iter().map(|(id, _)| *id).collect())
             }
 
@@ -632,10 +651,11 @@ macro_rules! impl_room_traits {
             async fn starred_among(&self, account: AccountId, messages: &[MessageId]) -> StoreResult<Vec<MessageId>> {
                 let mut starred = std::collections::HashSet::new();
                 for chunk in messages.chunks(MAX_BIND_PARAMS - 1) {
-                    let list = (2..chunk.len() + 2).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
-                    let sql = format!(
-                        "SELECT message_id FROM message_stars WHERE account_id = $1 AND message_id IN ({list})"
-                    );
+                    let mut sql = "SELECT message_id FROM message_stars WHERE account_id = ".to_owned();
+                    push_params(&mut sql, 1, 1);
+                    sql.push_str(" AND message_id IN (");
+                    push_params(&mut sql, 2, chunk.len());
+                    sql.push(')');
                     let mut query = sqlx::query_scalar::<RoomDb, Uuid>(&sql).bind(account.as_uuid());
                     for m in chunk {
                         query = query.bind(m.as_uuid());

@@ -44,7 +44,11 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // A multi-row insert inside a transaction keeps a statement journal; in memory it
+            // costs nothing, as a temporary file it costs a create, writes and an unlink
+            // for every statement of a group commit.
+            .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .min_connections(1)
@@ -64,6 +68,7 @@ impl_partner_traits!(SqliteStore);
 impl_room_traits!(SqliteStore);
 impl_job_traits!(SqliteStore);
 impl_event_range!(SqliteStore);
+impl_key_traits!(SqliteStore);
 
 /// One process owns a SQLite database, so there is nobody to tell.
 #[async_trait]

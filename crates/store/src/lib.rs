@@ -3,6 +3,7 @@
 
 mod care;
 mod jobs;
+mod keys;
 mod rooms;
 
 pub use care::{
@@ -10,6 +11,7 @@ pub use care::{
     TherapistProfile, TherapistStore, VerificationDecision,
 };
 pub use jobs::{EmailMode, Job, JobStore, NotificationPrefs, PrefsStore};
+pub use keys::{DataKey, DataKeyStore};
 pub use rooms::{
     AttachmentMeta, EventFeed, Invitation, MessageVersion, NewMessage, NewRoomEvent, PartnerStore, PolicyConsent, Room,
     RoomEvent, RoomMember, RoomStore, RoomWrite, StoredMessage,
@@ -214,6 +216,7 @@ pub trait Store:
     + JobStore
     + PrefsStore
     + EventFeed
+    + DataKeyStore
     + Send
     + Sync
 {

@@ -61,7 +61,6 @@ CREATE TABLE messages (
     deleted_at  INTEGER
 );
 CREATE INDEX messages_by_room ON messages (room_id, id);
-CREATE INDEX messages_by_sender ON messages (room_id, sender_id, id);
 
 CREATE TABLE message_attachments (
     message_id   BLOB PRIMARY KEY NOT NULL REFERENCES messages (id),
