@@ -92,26 +92,30 @@ pub struct LiveEvent {
 impl LiveEvent {
     /// The JSON text frame sent to clients.
     pub fn to_json(&self) -> String {
-        let mut v = serde_json::json!({ "id": self.id, "room_id": self.room_id });
-        let obj = v.as_object_mut().expect("object");
-        let (kind, extra) = match &self.kind {
-            LiveKind::Message(m) => ("message", serde_json::json!({ "message": m })),
-            LiveKind::MessageUpdated(m) => ("message_updated", serde_json::json!({ "message": m })),
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        enum Out<'a> {
+            Message { id: i64, room_id: RoomId, message: &'a MessageView },
+            MessageUpdated { id: i64, room_id: RoomId, message: &'a MessageView },
+            Read { id: i64, room_id: RoomId, account_id: AccountId, message_id: MessageId },
+            Membership { id: i64, room_id: RoomId, account_id: AccountId, change: &'a str },
+            Typing { id: i64, room_id: RoomId, account_id: AccountId, display_name: &'a str },
+        }
+        let (id, room_id) = (self.id, self.room_id);
+        let out = match &self.kind {
+            LiveKind::Message(message) => Out::Message { id, room_id, message },
+            LiveKind::MessageUpdated(message) => Out::MessageUpdated { id, room_id, message },
             LiveKind::Read { account_id, message_id } => {
-                ("read", serde_json::json!({ "account_id": account_id, "message_id": message_id }))
+                Out::Read { id, room_id, account_id: *account_id, message_id: *message_id }
             }
             LiveKind::Membership { account_id, change } => {
-                ("membership", serde_json::json!({ "account_id": account_id, "change": change }))
+                Out::Membership { id, room_id, account_id: *account_id, change }
             }
             LiveKind::Typing { account_id, display_name } => {
-                ("typing", serde_json::json!({ "account_id": account_id, "display_name": display_name }))
+                Out::Typing { id, room_id, account_id: *account_id, display_name }
             }
         };
-        obj.insert("type".into(), kind.into());
-        if let serde_json::Value::Object(extra) = extra {
-            obj.extend(extra);
-        }
-        v.to_string()
+        serde_json::to_string(&out).unwrap_or_default()
     }
 }
 
@@ -318,38 +322,41 @@ impl RoomWriter {
 async fn run_writer(app: App, mut rx: mpsc::Receiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let writes: Vec<RoomWrite> = batch.iter().map(|p| p.write.clone()).collect();
-        let result = app.store.commit_room_writes(&writes).await;
-        let mut committed = Vec::with_capacity(batch.len());
-        match result {
+        // Move the writes out (they hold sealed bytes: no copies on the hot path).
+        let mut writes = Vec::with_capacity(batch.len());
+        let mut waiting = Vec::with_capacity(batch.len());
+        for p in batch.drain(..) {
+            writes.push(p.write);
+            waiting.push((p.live, p.done));
+        }
+        let mut committed = Vec::with_capacity(writes.len());
+        match app.store.commit_room_writes(&writes).await {
             Ok(ids) => {
-                for (p, id) in batch.drain(..).zip(ids) {
-                    let mut live = p.live;
+                for ((mut live, done), id) in waiting.into_iter().zip(ids) {
                     live.id = id;
                     committed.push(live);
-                    let _ = p.done.send(Ok(id));
+                    let _ = done.send(Ok(id));
                 }
             }
-            Err(e) if batch.len() > 1 => {
+            Err(e) if writes.len() > 1 => {
                 // One bad write must not sink the others: commit them one by one.
-                tracing::warn!(error = %e, size = batch.len(), "a group commit failed; retrying its writes singly");
-                for p in batch.drain(..) {
-                    match app.store.commit_room_writes(std::slice::from_ref(&p.write)).await {
+                tracing::warn!(error = %e, size = writes.len(), "a group commit failed; retrying its writes singly");
+                for (write, (mut live, done)) in writes.iter().zip(waiting) {
+                    match app.store.commit_room_writes(std::slice::from_ref(write)).await {
                         Ok(ids) => {
-                            let mut live = p.live;
                             live.id = ids[0];
                             committed.push(live);
-                            let _ = p.done.send(Ok(ids[0]));
+                            let _ = done.send(Ok(ids[0]));
                         }
                         Err(e) => {
-                            let _ = p.done.send(Err(e.into()));
+                            let _ = done.send(Err(e.into()));
                         }
                     }
                 }
             }
             Err(e) => {
-                for p in batch.drain(..) {
-                    let _ = p.done.send(Err(AppError::from(clone_err(&e))));
+                for (_, done) in waiting {
+                    let _ = done.send(Err(AppError::from(clone_err(&e))));
                 }
             }
         }
@@ -534,4 +541,73 @@ impl App {
 pub(crate) struct Realtime {
     pub(crate) writer: std::sync::OnceLock<RoomWriter>,
     pub(crate) hub: Arc<Hub>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_event(room: RoomId, id: i64) -> LiveEvent {
+        LiveEvent {
+            id,
+            room_id: room,
+            kind: LiveKind::Read { account_id: AccountId::new(), message_id: MessageId::new() },
+        }
+    }
+
+    #[tokio::test]
+    async fn members_get_their_rooms_events_and_nobody_elses() {
+        let hub = Arc::new(Hub::default());
+        let (mine, other) = (RoomId::new(), RoomId::new());
+        let mut sub = hub.subscribe(AccountId::new(), &[mine]);
+        hub.fan_out(&[read_event(other, 1), read_event(mine, 2)]);
+        assert_eq!(sub.rx.recv().await.unwrap().id, 2);
+        assert!(sub.rx.try_recv().is_err(), "nothing from a room they are not in");
+    }
+
+    #[tokio::test]
+    async fn a_consumer_that_falls_behind_is_dropped_not_buffered() {
+        let hub = Arc::new(Hub::default());
+        let room = RoomId::new();
+        let mut slow = hub.subscribe(AccountId::new(), &[room]);
+        let mut fast = hub.subscribe(AccountId::new(), &[room]);
+        for id in 1..=CONNECTION_QUEUE as i64 {
+            hub.fan_out(&[read_event(room, id)]);
+            assert_eq!(fast.rx.recv().await.unwrap().id, id);
+        }
+        assert_eq!(hub.connections(), 2);
+        hub.fan_out(&[read_event(room, CONNECTION_QUEUE as i64 + 1)]);
+        assert_eq!(hub.connections(), 1, "the slow connection was let go");
+        let mut drained = 0;
+        while slow.rx.recv().await.is_some() {
+            drained += 1;
+        }
+        assert_eq!(drained, CONNECTION_QUEUE, "it holds at most its queue, then its stream ends");
+        assert_eq!(fast.rx.recv().await.unwrap().id, CONNECTION_QUEUE as i64 + 1);
+    }
+
+    #[tokio::test]
+    async fn joining_and_leaving_a_room_moves_a_members_connections() {
+        let hub = Arc::new(Hub::default());
+        let (room, who) = (RoomId::new(), AccountId::new());
+        let mut sub = hub.subscribe(who, &[]);
+        let join = LiveEvent { id: 1, room_id: room, kind: LiveKind::Membership { account_id: who, change: "joined" } };
+        hub.fan_out(&[join, read_event(room, 2)]);
+        assert_eq!(sub.rx.recv().await.unwrap().id, 1, "hears that they joined");
+        assert_eq!(sub.rx.recv().await.unwrap().id, 2);
+        let leave = LiveEvent { id: 3, room_id: room, kind: LiveKind::Membership { account_id: who, change: "left" } };
+        hub.fan_out(&[leave, read_event(room, 4)]);
+        assert_eq!(sub.rx.recv().await.unwrap().id, 3, "hears that they left");
+        assert!(sub.rx.try_recv().is_err(), "and nothing after");
+    }
+
+    #[test]
+    fn events_serialise_to_the_documented_shape() {
+        let room = RoomId::new();
+        let v: serde_json::Value = serde_json::from_str(&read_event(room, 7).to_json()).unwrap();
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["type"], "read");
+        assert_eq!(v["room_id"], room.to_string());
+        assert!(v["message_id"].is_string());
+    }
 }

@@ -147,11 +147,22 @@ async fn connection(socket: WebSocket, app: App, who: Authenticated, after: Opti
                     let _ = sink.send(Message::Close(None)).await;
                     return Ok(());
                 };
-                if frame.durable {
-                    if frame.id <= cursor { continue; }
-                    cursor = frame.id;
+                // Send what is waiting in one write: one flush (one syscall) for a burst of events.
+                let mut next = Some(frame);
+                let mut queued = 0;
+                while let Some(frame) = next.take() {
+                    if !frame.durable || frame.id > cursor {
+                        if frame.durable {
+                            cursor = frame.id;
+                        }
+                        sink.feed(Message::Text(frame.json.as_ref().into())).await?;
+                        queued += 1;
+                    }
+                    if queued < 64 {
+                        next = sub.rx.try_recv().ok();
+                    }
                 }
-                sink.send(Message::Text(frame.json.as_ref().into())).await?;
+                sink.flush().await?;
             }
             incoming = stream.next() => {
                 let Some(incoming) = incoming else { return Ok(()) };
