@@ -48,7 +48,7 @@ pub struct RoomSummary {
     pub unread: u32,
     /// A short title from the caller's point of view.
     pub title: String,
-    /// For the therapist: the oldest message still waiting for their reply, and when the reply is due.
+    /// The oldest client message still waiting for the therapist's reply, and when that reply is due.
     pub waiting_since: Option<DateTime<Utc>>,
     pub reply_due: Option<DateTime<Utc>>,
 }
@@ -225,9 +225,19 @@ impl App {
             RoomKind::Couple => format!("Together: {}", others.join(", ")),
             RoomKind::PrivateChannel => format!("Private: {}", others.join(", ")),
         };
-        let reply_due = match waiting {
-            Some(since) if who.actor().role == Role::Therapist => Some(self.reply_due(me, since).await?),
-            _ => None,
+        let (waiting, reply_due) = match who.actor().role {
+            Role::Therapist => match waiting {
+                Some(since) => (Some(since), Some(self.reply_due(me, since).await?)),
+                None => (None, None),
+            },
+            // A client sees when the therapist is expected to answer what is waiting.
+            _ => match members.iter().find(|m| m.role == Role::Therapist) {
+                Some(t) => match self.store.awaiting_reply(t.id).await?.get(&room.id).copied() {
+                    Some(since) => (Some(since), Some(self.reply_due(t.id, since).await?)),
+                    None => (None, None),
+                },
+                None => (None, None),
+            },
         };
         Ok(RoomSummary { id: room.id, kind: room.kind, members, unread, title, waiting_since: waiting, reply_due })
     }
@@ -312,8 +322,12 @@ impl App {
             (Some(b), _) => self.room_messages(who, room, None, Some(b), PAGE, ctx).await?,
             (None, Some(first)) => {
                 let mut older = self.room_messages(who, room, None, Some(first), 5, ctx).await?;
-                let newer =
-                    self.store.messages_page(room, member.visible_from, older.last().map(|m| m.id), PAGE).await?;
+                // Continue from just before the first unread one, also when nothing precedes it
+                // (no cursor would mean "the newest page" and skip unread messages).
+                let from = older.last().map(|m| m.id).unwrap_or_else(|| {
+                    MessageId::from_uuid(uuid::Uuid::from_u128(first.as_uuid().as_u128().saturating_sub(1)))
+                });
+                let newer = self.store.messages_page(room, member.visible_from, Some(from), PAGE).await?;
                 older.extend(self.open_messages(&newer).await?);
                 older
             }

@@ -33,9 +33,9 @@ pub struct RoomDto {
     /// Messages from others you have not read.
     pub unread: u32,
     pub title: String,
-    /// For therapists: since when someone has been waiting for your reply.
+    /// Since when a client's message has been waiting for the therapist's reply.
     pub waiting_since: Option<DateTime<Utc>>,
-    /// For therapists: when that reply is due.
+    /// When the therapist's reply is expected (end of the next working day in their time zone, by default).
     pub reply_due: Option<DateTime<Utc>>,
 }
 
