@@ -135,8 +135,8 @@ pub async fn list_invitations(
     }))
 }
 
-fn invitation_id(s: &str) -> Result<InvitationId, Problem> {
-    s.parse().map_err(|_| Problem::from(AppError::NotFound))
+fn invitation_id(s: &str) -> Result<InvitationId, AppError> {
+    s.parse().map_err(|_| AppError::NotFound)
 }
 
 /// Withdraw an invitation you sent; its link stops working.

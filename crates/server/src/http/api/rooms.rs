@@ -135,20 +135,18 @@ pub struct PageQuery {
     pub limit: Option<u32>,
 }
 
-fn room_id(s: &str) -> Result<RoomId, Problem> {
-    s.parse().map_err(|_| Problem::from(AppError::NotFound))
+// Helpers return `AppError` (small) rather than `Problem`; `?` turns it into a problem.
+fn room_id(s: &str) -> Result<RoomId, AppError> {
+    s.parse().map_err(|_| AppError::NotFound)
 }
 
-fn message_id(s: &str) -> Result<MessageId, Problem> {
-    s.parse().map_err(|_| Problem::from(AppError::NotFound))
+fn message_id(s: &str) -> Result<MessageId, AppError> {
+    s.parse().map_err(|_| AppError::NotFound)
 }
 
-fn cursor(s: Option<&str>, name: &str) -> Result<Option<MessageId>, Problem> {
-    s.filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse().map_err(|_| Problem::new(StatusCode::BAD_REQUEST, format!("`{name}` must be a message id.")))
-        })
-        .transpose()
+/// A message id cursor, or the 400 detail saying why it is not one.
+fn cursor(s: Option<&str>, name: &str) -> Result<Option<MessageId>, String> {
+    s.filter(|s| !s.is_empty()).map(|s| s.parse().map_err(|_| format!("`{name}` must be a message id."))).transpose()
 }
 
 /// A room's messages: after `after`, or before `before`, or the latest `limit`; always oldest first.
@@ -166,8 +164,9 @@ pub async fn list_messages(
 ) -> Result<Json<MessageList>, Problem> {
     let room = room_id(&id)?;
     let Query(q) = query?;
-    let after = cursor(q.after.as_deref(), "after")?;
-    let before = cursor(q.before.as_deref(), "before")?;
+    let bad_cursor = |detail: String| Problem::new(StatusCode::BAD_REQUEST, detail);
+    let after = cursor(q.after.as_deref(), "after").map_err(bad_cursor)?;
+    let before = cursor(q.before.as_deref(), "before").map_err(bad_cursor)?;
     if q.limit.is_some_and(|l| !(1..=200).contains(&l)) {
         return Err(Problem::new(StatusCode::BAD_REQUEST, "`limit` must be between 1 and 200."));
     }
