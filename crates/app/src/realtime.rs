@@ -433,14 +433,19 @@ impl App {
         let mut next = self.realtime.hub.sequence.lock().await;
         let Some(expected) = *next else { return };
         if last >= expected {
-            self.fill_from_store(expected - 1, last).await;
-            *next = Some(last + 1);
+            // Advance only past events actually read: an id announced by mistake (say, by
+            // another deployment on the same channel) must not make us skip our own.
+            if let Some(found) = self.fill_from_store(expected - 1, last).await {
+                *next = Some(found + 1);
+            }
         }
     }
 
-    async fn fill_from_store(&self, after: i64, upto: i64) {
+    /// Delivers logged events in `(after, upto]`; returns the highest id read, if any.
+    async fn fill_from_store(&self, after: i64, upto: i64) -> Option<i64> {
         match self.store.events_between(after, upto).await {
             Ok(stored) => {
+                let highest = stored.last().map(|e| e.id);
                 let mut live = Vec::with_capacity(stored.len());
                 for e in &stored {
                     match self.live_from_stored(e).await {
@@ -450,8 +455,12 @@ impl App {
                     }
                 }
                 self.realtime.hub.fan_out(&live);
+                highest
             }
-            Err(err) => tracing::error!(error = %err, "could not load events for delivery"),
+            Err(err) => {
+                tracing::error!(error = %err, "could not load events for delivery");
+                None
+            }
         }
     }
 
