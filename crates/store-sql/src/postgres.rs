@@ -9,6 +9,8 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Where this schema's instances announce committed events (see [`events_channel`]).
+    events_channel: String,
 }
 
 impl PostgresStore {
@@ -27,7 +29,9 @@ impl PostgresStore {
             // sqlx takes an advisory lock, so instances starting together migrate once.
             sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(OpenError::Migrate)?;
         }
-        Ok(Self { pool })
+        let schema: Option<String> =
+            sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&pool).await.map_err(OpenError::Connect)?;
+        Ok(Self { pool, events_channel: events_channel(schema.as_deref().unwrap_or("public")) })
     }
 }
 
@@ -39,8 +43,18 @@ impl_job_traits!(PostgresStore);
 impl_event_range!(PostgresStore);
 impl_key_traits!(PostgresStore);
 
-/// The channel instances announce committed events on.
-const EVENTS_CHANNEL: &str = "rapport_events";
+/// The channel instances announce committed events on. NOTIFY channels are per database,
+/// not per schema: deployments (or test runs) sharing a database in separate schemas must
+/// not hear each other's event ids, or they would skip their own events as "delivered".
+/// Hashed, because a channel name is at most 63 bytes and a schema name may be as long.
+fn events_channel(schema: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in schema.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("rapport_events_{hash:016x}")
+}
 
 /// Instances announce each commit batch with one NOTIFY carrying the batch's last
 /// event id; listeners fetch what they have not delivered from the log. A NOTIFY
@@ -53,7 +67,7 @@ impl rapport_store::EventFeed for PostgresStore {
 
     async fn announce_events(&self, last: i64) -> StoreResult<()> {
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(EVENTS_CHANNEL)
+            .bind(&self.events_channel)
             .bind(last.to_string())
             .execute(&self.pool)
             .await
@@ -65,7 +79,7 @@ impl rapport_store::EventFeed for PostgresStore {
     /// re-established), sends `-1`, meaning "catch up from the log".
     async fn listen_events(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<i64>>> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await.map_err(db_err)?;
-        listener.listen(EVENTS_CHANNEL).await.map_err(db_err)?;
+        listener.listen(&self.events_channel).await.map_err(db_err)?;
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         tokio::spawn(async move {
             loop {

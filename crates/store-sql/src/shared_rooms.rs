@@ -2,10 +2,11 @@
 //! for both databases. Expects the helpers defined by `impl_store_traits!`
 //! (and `column_err` from `impl_partner_traits!`) in scope.
 //!
-//! Every transaction that appends events first bumps the one-row
-//! `room_event_counter`. That takes SQLite's write lock, or PostgreSQL's row
-//! lock, for the rest of the transaction, so such transactions run one at a
-//! time and event ids increase in commit order, across instances too.
+//! Every transaction that appends events takes its event ids by bumping the
+//! one-row `room_event_counter`, and holds that row's lock (PostgreSQL) or the
+//! write lock (SQLite) until it commits. So no two of them hand out ids at the
+//! same time, and event ids increase in commit order, across instances too: a
+//! reader following the log never sees an id before a smaller one.
 
 /// Implements `RoomStore` for `$store`.
 macro_rules! impl_room_traits {
@@ -22,25 +23,6 @@ macro_rules! impl_room_traits {
 
         /// Most bind parameters in one statement (SQLite allows 32,766, PostgreSQL 65,535).
         const MAX_BIND_PARAMS: usize = 1000;
-
-        /// Statement sizes for `n` rows: full chunks of `max` rows, then the rest in powers
-        /// of two, so batches of any size share a few statement shapes that stay prepared.
-        fn batch_sizes(mut n: usize, max: usize) -> Vec<usize> {
-            let mut sizes = Vec::new();
-            while n >= max {
-                sizes.push(max);
-                n -= max;
-            }
-            let mut size = max;
-            while n > 0 {
-                if n >= size {
-                    sizes.push(size);
-                    n -= size;
-                }
-                size /= 2;
-            }
-            sizes
-        }
 
         /// Placeholders for `count` values: `$1, $2, …` after `first - 1` others, except on
         /// SQLite, which finds each `$n` by a linear search of the statement's parameter names
@@ -73,6 +55,8 @@ macro_rules! impl_room_traits {
 
         /// Inserts `rows` with multi-row `INSERT … VALUES` statements of at most
         /// [`MAX_BIND_PARAMS`] values each; `bind` binds one row's `columns` values in order.
+        /// Full-size and small statements (quiet times) stay prepared; any other remainder
+        /// is prepared for this use only, so batches of every size do not crowd the cache.
         async fn insert_many<T>(
             conn: &mut DbConn,
             head: &str,
@@ -82,14 +66,9 @@ macro_rules! impl_room_traits {
             rule: &'static str,
         ) -> StoreResult<()> {
             let max_rows = (MAX_BIND_PARAMS / columns).max(1);
-            // The largest power of two that fits, so every statement shape is a power of two.
-            let max_rows = 1_usize << (usize::BITS - 1 - max_rows.leading_zeros());
-            let mut rest = rows;
-            for size in batch_sizes(rows.len(), max_rows) {
-                let (chunk, tail) = rest.split_at(size);
-                rest = tail;
-                let sql = format!("{head} VALUES {}", placeholders(size, columns));
-                let mut query = sqlx::query::<RoomDb>(&sql);
+            for chunk in rows.chunks(max_rows) {
+                let sql = format!("{head} VALUES {}", placeholders(chunk.len(), columns));
+                let mut query = sqlx::query::<RoomDb>(&sql).persistent(chunk.len() == max_rows || chunk.len() <= 8);
                 for row in chunk {
                     query = bind(query, row);
                 }
@@ -248,10 +227,16 @@ macro_rules! impl_room_traits {
              a.file_name AS attachment_name, a.size AS attachment_size \
              FROM messages m LEFT JOIN message_attachments a ON a.message_id = m.id";
         const EVENT_COLUMNS: &str = "e.id, e.room_id, e.kind, e.actor_id, e.message_id, e.payload, e.created_at";
-        /// The messages in a room member's unread count (joined as `m` to their membership `rm`).
-        const UNREAD_FOR_MEMBER: &str = "m.room_id = rm.room_id AND m.sender_id <> rm.account_id \
-             AND m.deleted_at IS NULL AND (rm.last_read IS NULL OR m.id > rm.last_read) \
-             AND (rm.visible_from IS NULL OR m.created_at >= rm.visible_from)";
+        /// The messages in a room member's unread count (joined as `m` to their membership `rm`);
+        /// `nil` is the parameter bound to the nil UUID, which sorts before every message, so
+        /// "after the read marker" stays a range on the index even with no marker yet.
+        fn unread_for_member(nil: &str) -> String {
+            format!(
+                "m.room_id = rm.room_id AND m.id > COALESCE(rm.last_read, {nil}) \
+                 AND m.sender_id <> rm.account_id AND m.deleted_at IS NULL \
+                 AND (rm.visible_from IS NULL OR m.created_at >= rm.visible_from)"
+            )
+        }
 
         /// Lower bound for `created_at` when everything is visible.
         fn visible_bound(visible_from: Option<DateTime<Utc>>) -> i64 {
@@ -374,22 +359,18 @@ macro_rules! impl_room_traits {
                 }
                 let audits: Vec<&AuditEvent> = writes.iter().filter_map(|w| w.audit.as_ref()).collect();
 
-                let t0 = std::time::Instant::now();
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
-                let first = take_event_ids(&mut tx, writes.len()).await?;
-                let t1 = t0.elapsed();
-                let events: Vec<(i64, &NewRoomEvent)> =
-                    writes.iter().zip(first..).map(|(w, id)| (id, &w.event)).collect();
                 insert_many(&mut tx, INSERT_MESSAGES, 9, &messages, bind_message, "messages_id").await?;
-                let t2 = t0.elapsed();
                 insert_many(&mut tx, INSERT_ATTACHMENTS, 7, &attachments, bind_attachment, "message_attachments_id")
                     .await?;
-                insert_many(&mut tx, INSERT_EVENTS, 7, &events, bind_event, "room_events_id").await?;
-                let t3 = t0.elapsed();
                 insert_many(&mut tx, INSERT_AUDITS, 8, &audits, bind_audit, "audit_events_id").await?;
-                let t4 = t0.elapsed();
+                // The event ids last: the counter's lock is then held only for the events and
+                // the commit, so instances sharing PostgreSQL insert their messages side by side.
+                let first = take_event_ids(&mut tx, writes.len()).await?;
+                let events: Vec<(i64, &NewRoomEvent)> =
+                    writes.iter().zip(first..).map(|(w, id)| (id, &w.event)).collect();
+                insert_many(&mut tx, INSERT_EVENTS, 7, &events, bind_event, "room_events_id").await?;
                 tx.commit().await.map_err(db_err)?;
-                if std::env::var("BENCH_TIMING").is_ok() { eprintln!("TIMING begin+counter {t1:?} msgs {t2:?} events {t3:?} audits {t4:?} commit {:?}", t0.elapsed()); }
                 Ok(events.iter().map(|(id, _)| *id).collect())
             }
 
@@ -597,10 +578,16 @@ macro_rules! impl_room_traits {
             async fn unread_counts(&self, account: AccountId) -> StoreResult<std::collections::HashMap<RoomId, u32>> {
                 let sql = format!(
                     "SELECT rm.room_id, COUNT(m.id) AS unread FROM room_members rm \
-                     LEFT JOIN messages m ON {UNREAD_FOR_MEMBER} \
-                     WHERE rm.account_id = $1 AND rm.left_at IS NULL GROUP BY rm.room_id"
+                     LEFT JOIN messages m ON {} \
+                     WHERE rm.account_id = $1 AND rm.left_at IS NULL GROUP BY rm.room_id",
+                    unread_for_member("$2")
                 );
-                let rows = sqlx::query(&sql).bind(account.as_uuid()).fetch_all(&self.pool).await.map_err(db_err)?;
+                let rows = sqlx::query(&sql)
+                    .bind(account.as_uuid())
+                    .bind(Uuid::nil())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
                 rows.iter()
                     .map(|row| {
                         let room = RoomId::from_uuid(row.try_get::<Uuid, _>("room_id").map_err(column_err)?);
@@ -612,12 +599,14 @@ macro_rules! impl_room_traits {
 
             async fn first_unread(&self, room: RoomId, account: AccountId) -> StoreResult<Option<MessageId>> {
                 let sql = format!(
-                    "SELECT m.id FROM room_members rm JOIN messages m ON {UNREAD_FOR_MEMBER} \
-                     WHERE rm.room_id = $1 AND rm.account_id = $2 AND rm.left_at IS NULL ORDER BY m.id LIMIT 1"
+                    "SELECT m.id FROM room_members rm JOIN messages m ON {} \
+                     WHERE rm.room_id = $1 AND rm.account_id = $2 AND rm.left_at IS NULL ORDER BY m.id LIMIT 1",
+                    unread_for_member("$3")
                 );
                 let id: Option<Uuid> = sqlx::query_scalar(&sql)
                     .bind(room.as_uuid())
                     .bind(account.as_uuid())
+                    .bind(Uuid::nil())
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_err)?;

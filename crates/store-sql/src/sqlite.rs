@@ -48,7 +48,8 @@ impl SqliteStore {
             // A multi-row insert inside a transaction keeps a statement journal; in memory it
             // costs nothing, as a temporary file it costs a create, writes and an unlink
             // for every statement of a group commit.
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", "8000");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .min_connections(1)
