@@ -75,6 +75,8 @@ mod jobs;
 mod partners;
 #[path = "conformance/rooms.rs"]
 mod rooms;
+#[path = "conformance/keys.rs"]
+mod keys;
 
 // ---------------------------------------------------------------------------
 // Accounts
