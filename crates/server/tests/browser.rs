@@ -21,5 +21,7 @@ mod harness;
 mod matching;
 #[path = "browser/matching_pages.rs"]
 mod matching_pages;
+#[path = "browser/rooms.rs"]
+mod rooms;
 #[path = "browser/tour.rs"]
 mod tour;

@@ -71,12 +71,12 @@ conformance! {
 // Scenarios for couples and invitations, rooms and messages, jobs and preferences.
 #[path = "conformance/jobs.rs"]
 mod jobs;
+#[path = "conformance/keys.rs"]
+mod keys;
 #[path = "conformance/partners.rs"]
 mod partners;
 #[path = "conformance/rooms.rs"]
 mod rooms;
-#[path = "conformance/keys.rs"]
-mod keys;
 
 // ---------------------------------------------------------------------------
 // Accounts

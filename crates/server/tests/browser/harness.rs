@@ -35,11 +35,21 @@ pub struct BrowserOptions {
     pub javascript: bool,
     /// The `TZ` the browser runs in, so time-zone detection is deterministic.
     pub time_zone: &'static str,
+    /// Give pages a fake microphone and camera (a beep and a test pattern),
+    /// allowed without asking, for recording voice and video messages.
+    pub fake_media: bool,
 }
 
 impl Default for BrowserOptions {
     fn default() -> Self {
-        Self { width: 1280, height: 900, phone: false, javascript: true, time_zone: "America/New_York" }
+        Self {
+            width: 1280,
+            height: 900,
+            phone: false,
+            javascript: true,
+            time_zone: "America/New_York",
+            fake_media: false,
+        }
     }
 }
 
@@ -50,6 +60,10 @@ impl BrowserOptions {
 
     pub fn without_javascript() -> Self {
         Self { javascript: false, ..Self::default() }
+    }
+
+    pub fn with_fake_media() -> Self {
+        Self { fake_media: true, ..Self::default() }
     }
 }
 
@@ -236,6 +250,12 @@ impl Browser {
                 format!("--window-size={},{}", options.width, options.height),
             ],
         });
+        if options.fake_media {
+            let args = chrome_options["args"].as_array_mut().expect("args");
+            args.push(json!("--use-fake-ui-for-media-stream"));
+            args.push(json!("--use-fake-device-for-media-stream"));
+            args.push(json!("--autoplay-policy=no-user-gesture-required"));
+        }
         if options.phone {
             chrome_options["mobileEmulation"] =
                 json!({ "deviceMetrics": { "width": options.width, "height": options.height, "pixelRatio": 1.0 } });

@@ -21,6 +21,8 @@ struct SignUpPage {
     display_name: String,
     time_zone: String,
     errors: FieldErrors,
+    /// A local page to go to afterwards (e.g. a partner's invitation), or "".
+    next: String,
 }
 
 #[derive(Template)]
@@ -29,15 +31,68 @@ struct SignInPage {
     chrome: Chrome,
     email: String,
     error: Option<String>,
+    /// A local page to go to afterwards (e.g. a partner's invitation), or "".
+    next: String,
+}
+
+/// Where to go after signing in or up: only a path on this site (`/…`, never
+/// `//host` or a backslash trick), so the parameter can't send anyone elsewhere.
+fn local_path(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.contains('\\')
+            && n.len() <= 300
+            && !n.chars().any(|c| c.is_control() || c.is_whitespace())
+    })
+}
+
+/// Sign-in and sign-up pages may say where to go next.
+#[derive(Deserialize, Default)]
+pub struct Next {
+    next: Option<String>,
+    signed_out: Option<String>,
+    invited: Option<String>,
+}
+
+impl Next {
+    fn path(&self) -> String {
+        local_path(self.next.as_deref()).unwrap_or_default().to_owned()
+    }
+}
+
+impl SignInPage {
+    /// The link to create an account instead, going to the same place afterwards.
+    fn sign_up_link(&self) -> String {
+        with_next("/sign-up", &self.next)
+    }
+}
+
+impl SignUpPage {
+    /// The link to sign in instead, going to the same place afterwards.
+    fn sign_in_link(&self) -> String {
+        with_next("/sign-in", &self.next)
+    }
+}
+
+/// A sign-in or sign-up link with the same `next`.
+fn with_next(path: &str, next: &str) -> String {
+    if next.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?next={}", next.replace('%', "%25").replace('&', "%26").replace('?', "%3F").replace('#', "%23"))
+    }
 }
 
 pub async fn sign_up_page(
     State(state): State<AppState>,
     headers: HeaderMap,
+    query: Result<axum::extract::Query<Next>, axum::extract::rejection::QueryRejection>,
     MaybeWebUser(user): MaybeWebUser,
 ) -> Response {
+    let next = query.map(|q| q.0.path()).unwrap_or_default();
     if user.is_some() {
-        return Redirect::to("/home").into_response();
+        return Redirect::to(if next.is_empty() { "/home" } else { &next }).into_response();
     }
     let (csrf, cookie) = anonymous_token(&headers, state.http.tls_proxy);
     let page = SignUpPage {
@@ -46,6 +101,7 @@ pub async fn sign_up_page(
         display_name: String::new(),
         time_zone: String::new(),
         errors: FieldErrors::new(),
+        next,
     };
     with_cookie(render(StatusCode::OK, &page), cookie)
 }
@@ -60,6 +116,8 @@ pub struct SignUpForm {
     display_name: String,
     #[serde(default)]
     time_zone: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn sign_up(
@@ -83,8 +141,9 @@ pub async fn sign_up(
     let (errors, status) = match result {
         Ok(_) => {
             // Sign straight in with what they just chose.
+            let to = local_path(Some(&form.next)).unwrap_or("/home?welcome=1");
             return match state.app.sign_in(&form.email, &form.password, SessionKind::Browser, &ctx).await {
-                Ok(signed_in) => start_session(&state, signed_in.token.expose(), "/home?welcome=1"),
+                Ok(signed_in) => start_session(&state, signed_in.token.expose(), to),
                 Err(_) => Redirect::to("/sign-in").into_response(),
             };
         }
@@ -99,6 +158,7 @@ pub async fn sign_up(
         display_name: form.display_name,
         time_zone: form.time_zone,
         errors,
+        next: local_path(Some(&form.next)).unwrap_or_default().to_owned(),
     };
     with_cookie(render(status, &page), cookie)
 }
@@ -110,26 +170,26 @@ fn start_session(state: &AppState, token: &str, to: &str) -> Response {
     response
 }
 
-#[derive(Deserialize, Default)]
-pub struct SignInNotice {
-    signed_out: Option<String>,
-}
-
 pub async fn sign_in_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    notice: Result<axum::extract::Query<SignInNotice>, axum::extract::rejection::QueryRejection>,
+    query: Result<axum::extract::Query<Next>, axum::extract::rejection::QueryRejection>,
     MaybeWebUser(user): MaybeWebUser,
 ) -> Response {
+    let query = query.map(|q| q.0).unwrap_or_default();
+    let next = query.path();
     if user.is_some() {
-        return Redirect::to("/home").into_response();
+        return Redirect::to(if next.is_empty() { "/home" } else { &next }).into_response();
     }
     let (csrf, cookie) = anonymous_token(&headers, state.http.tls_proxy);
     let mut chrome = Chrome::anonymous("Sign in", csrf);
-    if notice.is_ok_and(|n| n.0.signed_out.is_some()) {
+    if query.signed_out.is_some() {
         chrome.notice = Some("You're signed out. Take care of yourself.");
+    } else if query.invited.is_some() && !next.is_empty() {
+        chrome.notice =
+            Some("Sign in, or create an account, to see your partner's invitation. We'll bring you back to it.");
     }
-    let page = SignInPage { chrome, email: String::new(), error: None };
+    let page = SignInPage { chrome, email: String::new(), error: None, next };
     with_cookie(render(StatusCode::OK, &page), cookie)
 }
 
@@ -139,6 +199,8 @@ pub struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn sign_in(
@@ -152,7 +214,10 @@ pub async fn sign_in(
         .sign_in(&form.email, &form.password, SessionKind::Browser, &ctx)
         .await
     {
-        Ok(signed_in) => return start_session(&state, signed_in.token.expose(), "/home"),
+        Ok(signed_in) => {
+            let to = local_path(Some(&form.next)).unwrap_or("/home");
+            return start_session(&state, signed_in.token.expose(), to);
+        }
         Err(AppError::InvalidCredentials) => (
             StatusCode::UNAUTHORIZED,
             "That email and password don't match an account. Please check them and try again.".to_owned(),
@@ -169,7 +234,8 @@ pub async fn sign_in(
         Err(e) => return super::app_error_page(e),
     };
     let (csrf, cookie) = anonymous_token(&headers, state.http.tls_proxy);
-    let page = SignInPage { chrome: Chrome::anonymous("Sign in", csrf), email: form.email, error: Some(message) };
+    let next = local_path(Some(&form.next)).unwrap_or_default().to_owned();
+    let page = SignInPage { chrome: Chrome::anonymous("Sign in", csrf), email: form.email, error: Some(message), next };
     let mut response = with_cookie(render(status, &page), cookie);
     if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, secs.into());
@@ -192,4 +258,18 @@ pub async fn sign_out(
     let mut response = Redirect::to("/sign-in?signed_out=1").into_response();
     response.headers_mut().append(header::SET_COOKIE, cookies::clear(cookies::SESSION, state.http.tls_proxy));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_local_paths_are_followed_after_signing_in() {
+        assert_eq!(local_path(Some("/couple/invitations/abc")), Some("/couple/invitations/abc"));
+        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "evil", "", "/a b", "/a\nb"] {
+            assert_eq!(local_path(Some(bad)), None, "{bad:?}");
+        }
+        assert_eq!(local_path(None), None);
+    }
 }

@@ -3,11 +3,13 @@
 
 mod account;
 mod apply;
+mod couple;
 mod form;
 mod intake;
 mod matches;
 mod pages;
 mod photo;
+mod rooms;
 mod settings;
 mod verification;
 
@@ -41,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/sessions", get(settings::sessions))
         .route("/settings/sessions/{id}/revoke", post(settings::revoke_session))
         .route("/settings/access-log", get(settings::access_log))
+        .route("/settings/notifications", post(settings::update_notifications))
         .route("/therapist/apply", get(apply::page).post(apply::submit))
         .route("/intake", get(intake::consent))
         .route("/intake/questions", get(intake::questions).post(intake::submit))
@@ -50,11 +53,39 @@ pub fn router() -> Router<AppState> {
         .route("/admin/therapists/{id}", get(verification::review))
         .route("/admin/therapists/{id}/approve", post(verification::approve))
         .route("/admin/therapists/{id}/reject", post(verification::reject))
+        .route("/couple", get(couple::page))
+        .route("/couple/invitations", post(couple::invite))
+        .route("/couple/invitations/{token}", get(couple::invitation))
+        .route("/couple/invitations/{token}/accept", post(couple::accept))
+        .route("/couple/sent-invitations/{id}/withdraw", post(couple::withdraw))
+        .route("/couple/sent-invitations/{id}/resend", post(couple::resend))
+        .route("/couple/policy", post(couple::consent))
+        .route("/couple/unlink", get(couple::unlink_page).post(couple::unlink))
+        .route("/rooms", get(rooms::list))
+        .route("/rooms/{room}", get(rooms::page))
+        .route("/rooms/{room}/messages", post(rooms::post))
+        .route("/rooms/{room}/updates", get(rooms::updates))
+        .route("/rooms/{room}/read", post(rooms::mark_read))
+        // Recordings and files may be larger than other forms; the use case enforces each kind's limit.
+        .route(
+            "/rooms/{room}/attachments",
+            post(rooms::post_attachment)
+                .layer(axum::extract::DefaultBodyLimit::max(rapport_domain::room::MAX_ATTACHMENT_BYTES + 64 * 1024)),
+        )
+        .route("/rooms/{room}/attachments/{message}", get(rooms::attachment))
+        .route("/rooms/{room}/messages/{message}/edit", get(rooms::edit_page).post(rooms::edit))
+        .route("/rooms/{room}/messages/{message}/delete", get(rooms::delete_page).post(rooms::delete))
+        .route("/rooms/{room}/messages/{message}/versions", get(rooms::versions))
+        .route("/rooms/{room}/messages/{message}/star", post(rooms::star))
 }
 
 /// The signed-in person, as the page header shows them.
 pub struct NavUser {
     pub display_name: String,
+    /// Clients and therapists have message rooms.
+    pub messages: bool,
+    /// Clients may link with a partner.
+    pub partner: bool,
 }
 
 /// What every page's layout needs.
@@ -65,20 +96,32 @@ pub struct Chrome {
     pub csrf: String,
     /// A one-line confirmation shown at the top, e.g. after saving.
     pub notice: Option<&'static str>,
+    /// Unread messages, on pages that load the rooms anyway (shown next to "Messages").
+    pub unread: Option<u32>,
 }
 
 impl Chrome {
     pub fn anonymous(title: &str, csrf: String) -> Self {
-        Self { title: title.to_owned(), user: None, csrf, notice: None }
+        Self { title: title.to_owned(), user: None, csrf, notice: None, unread: None }
     }
 
     pub fn signed_in(title: &str, user: &WebUser) -> Self {
         Self {
             title: title.to_owned(),
-            user: Some(NavUser { display_name: user.account.display_name.to_string() }),
+            user: Some(NavUser {
+                display_name: user.account.display_name.to_string(),
+                messages: matches!(user.account.role, rapport_domain::Role::Client | rapport_domain::Role::Therapist),
+                partner: user.account.role == rapport_domain::Role::Client,
+            }),
             csrf: user.csrf.clone(),
             notice: None,
+            unread: None,
         }
+    }
+
+    /// The number shown next to "Messages", if there is any unread.
+    pub fn unread_badge(&self) -> Option<u32> {
+        self.unread.filter(|n| *n > 0)
     }
 
     pub fn for_maybe(title: &str, user: Option<&WebUser>) -> Self {
@@ -120,6 +163,11 @@ struct ErrorPage<'a> {
 pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
     let chrome = Chrome::anonymous(heading, String::new());
     render(status, &ErrorPage { chrome, heading, message })
+}
+
+/// A friendly error page with the header of whoever is looking.
+pub fn error_page_for(user: Option<&WebUser>, status: StatusCode, heading: &str, message: &str) -> Response {
+    render(status, &ErrorPage { chrome: Chrome::for_maybe(heading, user), heading, message })
 }
 
 /// The page for an unknown address, with the header of whoever is looking.

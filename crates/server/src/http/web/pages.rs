@@ -55,6 +55,8 @@ struct HomePage {
     notices: Vec<NoticeRow>,
     time_zone: String,
     care: Care,
+    /// The person's message rooms, with unread counts.
+    rooms: Vec<super::rooms::RoomLink>,
 }
 
 /// The part of home about therapy: a client's therapist, a therapist's
@@ -159,6 +161,10 @@ pub async fn home(
         Ok(list) => list.into_iter().map(|n| NoticeRow { id: n.id.to_string(), message: n.message }).collect(),
         Err(e) => return super::app_error_page(e),
     };
+    let (rooms, unread) = match super::rooms::room_links(&state.app, &user).await {
+        Ok(r) => r,
+        Err(e) => return super::app_error_page(e),
+    };
     let tz = user.account.time_zone;
     let page = HomePage {
         notices,
@@ -170,8 +176,10 @@ pub async fn home(
         time_zone: tz.name().to_owned(),
         chrome: Chrome::signed_in("Home", &user),
         care,
+        rooms,
     };
     let mut page = page;
+    page.chrome.unread = Some(unread);
     let welcome = welcome.map(|w| w.0).unwrap_or_default();
     if welcome.welcome.is_some() {
         page.chrome.notice = Some("Welcome to Rapport. Your account is ready.");

@@ -9,7 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use rapport_app::{AppError, ProfileChange};
-use rapport_domain::{AuditEventId, FieldErrors, SessionId, TimeZone};
+use rapport_domain::{AuditEventId, FieldErrors, Role, SessionId, TimeZone};
+use rapport_store::EmailMode;
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -22,6 +23,7 @@ fn notice(done: &Done) -> Option<&'static str> {
         Some("profile") => Some("Your profile is saved."),
         Some("password") => Some("Your password is changed. Any other devices were signed out."),
         Some("session") => Some("That session is signed out."),
+        Some("notifications") => Some("Your notification choices are saved."),
         _ => None,
     }
 }
@@ -36,13 +38,27 @@ struct SettingsPage {
     zones: Vec<&'static str>,
     profile_errors: FieldErrors,
     password_errors: FieldErrors,
+    /// How the person hears about new messages: `immediately`, `digest` or `off`.
+    email_mode: String,
+    /// Therapists choose how many working days clients may expect a reply in.
+    therapist: bool,
+    reply_working_days: u32,
+    notification_error: Option<String>,
 }
 
+/// The choices for hearing about messages.
+const EMAIL_MODES: [(&str, &str, &str); 3] = [
+    ("immediately", "Straight away", "An email a few minutes after a message you haven't read yet."),
+    ("digest", "Once a day", "At most one email, at 6 in the evening, if anything is waiting."),
+    ("off", "Don't email me", "You'll see new messages when you sign in."),
+];
+
 impl SettingsPage {
-    fn new(user: &WebUser, done: &Done) -> Self {
+    async fn load(state: &AppState, user: &WebUser, done: &Done) -> Result<Self, AppError> {
+        let prefs = state.app.my_notification_prefs(&user.auth).await?;
         let mut chrome = Chrome::signed_in("Settings", user);
         chrome.notice = notice(done);
-        Self {
+        Ok(Self {
             chrome,
             email: user.account.email.to_string(),
             display_name: user.account.display_name.to_string(),
@@ -50,16 +66,72 @@ impl SettingsPage {
             zones: TimeZone::all_names().collect(),
             profile_errors: FieldErrors::new(),
             password_errors: FieldErrors::new(),
-        }
+            email_mode: prefs.email_mode.as_str().to_owned(),
+            therapist: user.account.role == Role::Therapist,
+            reply_working_days: prefs.reply_working_days,
+            notification_error: None,
+        })
+    }
+
+    fn email_modes(&self) -> &'static [(&'static str, &'static str, &'static str)] {
+        &EMAIL_MODES
     }
 }
 
 pub async fn page(
+    State(state): State<AppState>,
     user: WebUser,
     done: Result<axum::extract::Query<Done>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let done = done.map(|q| q.0).unwrap_or_default();
-    render(StatusCode::OK, &SettingsPage::new(&user, &done))
+    match SettingsPage::load(&state, &user, &done).await {
+        Ok(page) => render(StatusCode::OK, &page),
+        Err(e) => app_error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NotificationsForm {
+    #[serde(default)]
+    email_mode: String,
+    #[serde(default)]
+    reply_working_days: Option<String>,
+}
+
+/// `POST /settings/notifications`.
+pub async fn update_notifications(
+    State(state): State<AppState>,
+    user: WebUser,
+    CsrfForm(form): CsrfForm<NotificationsForm>,
+) -> Response {
+    let days = match (user.account.role, form.reply_working_days.as_deref().map(str::trim)) {
+        (Role::Therapist, Some(d)) => d.parse::<u32>().map(Some).map_err(|_| "Choose between 1 and 5 working days."),
+        _ => Ok(None),
+    };
+    let error = match (EmailMode::parse(&form.email_mode), days) {
+        (None, _) => "Please choose how you'd like to hear about messages.".to_owned(),
+        (_, Err(message)) => message.to_owned(),
+        (Some(mode), Ok(days)) => match state.app.set_my_notification_prefs(&user.auth, mode, days).await {
+            Ok(_) => return Redirect::to("/settings?saved=notifications").into_response(),
+            Err(AppError::Invalid(errors)) => errors
+                .iter()
+                .flat_map(|(_, m)| m.iter())
+                .next()
+                .cloned()
+                .unwrap_or_else(|| "Please check your choices.".to_owned()),
+            Err(e) => return app_error_page(e),
+        },
+    };
+    match SettingsPage::load(&state, &user, &Done::default()).await {
+        Ok(mut page) => {
+            if EmailMode::parse(&form.email_mode).is_some() {
+                page.email_mode = form.email_mode;
+            }
+            page.notification_error = Some(error);
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => app_error_page(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -80,7 +152,10 @@ pub async fn update_profile(
     match state.app.update_my_profile(&user.auth, change, &ctx).await {
         Ok(_) => Redirect::to("/settings?saved=profile").into_response(),
         Err(AppError::Invalid(errors)) => {
-            let mut page = SettingsPage::new(&user, &Done::default());
+            let mut page = match SettingsPage::load(&state, &user, &Done::default()).await {
+                Ok(page) => page,
+                Err(e) => return app_error_page(e),
+            };
             page.display_name = form.display_name;
             page.time_zone = form.time_zone;
             page.profile_errors = errors;
@@ -107,7 +182,10 @@ pub async fn change_password(
     match state.app.change_my_password(&user.auth, &form.current_password, &form.new_password, &ctx).await {
         Ok(()) => Redirect::to("/settings?saved=password").into_response(),
         Err(AppError::Invalid(errors)) => {
-            let mut page = SettingsPage::new(&user, &Done::default());
+            let mut page = match SettingsPage::load(&state, &user, &Done::default()).await {
+                Ok(page) => page,
+                Err(e) => return app_error_page(e),
+            };
             page.password_errors = errors;
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
