@@ -22,6 +22,7 @@ async fn world() -> World {
     let store = rapport_store_sql::open(&url, &Default::default()).await.unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let app = App::new(store, AppConfig::default(), clock.clone()).with_vault(Vault::from_key(&[3u8; 32]));
+    app.start_realtime().await.unwrap();
     World { app, clock, _dir: dir }
 }
 

@@ -166,7 +166,13 @@ impl Application {
         let maintenance = tokio::spawn(maintenance(app.clone()));
         let jobs = tokio::spawn(run_jobs(app.clone(), self.job_interval));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        // Realtime frames are small and must leave at once: no Nagle delay.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
         maintenance.abort();
         jobs.abort();
         app.close().await;
