@@ -91,11 +91,13 @@ pub struct App {
     candidates: Arc<std::sync::Mutex<Option<intake::CandidateCache>>>,
     realtime: Arc<realtime::Realtime>,
     mailer: Option<Arc<dyn mail::MailTransport>>,
+    /// Message emails queued lately by this instance, per person and room, and per room.
     recently_queued: Arc<
         std::sync::Mutex<
             std::collections::HashMap<(rapport_domain::AccountId, rapport_domain::RoomId), std::time::Instant>,
         >,
     >,
+    rooms_recently_queued: Arc<std::sync::Mutex<std::collections::HashMap<rapport_domain::RoomId, std::time::Instant>>>,
 }
 
 impl App {
@@ -110,6 +112,7 @@ impl App {
             realtime: Arc::default(),
             mailer: None,
             recently_queued: Arc::default(),
+            rooms_recently_queued: Arc::default(),
         }
     }
 

@@ -81,12 +81,14 @@ impl App {
         {
             // A room whose members were considered in the last minute already has its emails
             // queued (one per person, sent only if they have not read by then).
-            let mut recent = self.recently_queued.lock().expect("lock");
-            let key = (AccountId::from_uuid(uuid::Uuid::nil()), room);
-            if recent.get(&key).is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(60)) {
+            let mut rooms = self.rooms_recently_queued.lock().expect("lock");
+            if rooms.len() > 100_000 {
+                rooms.clear();
+            }
+            if rooms.get(&room).is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(60)) {
                 return Ok(());
             }
-            recent.insert(key, Instant::now());
+            rooms.insert(room, Instant::now());
         }
         for member in self.store.room_members(room).await? {
             let who = member.account_id;
