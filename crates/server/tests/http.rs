@@ -5,6 +5,7 @@
 //! Scenarios marked "both backends" run on SQLite always and on PostgreSQL
 //! when `RAPPORT_TEST_POSTGRES_URL` is set (otherwise they say so and pass).
 
+#[macro_use]
 mod common;
 
 #[macro_use]

@@ -7,6 +7,7 @@
 //! `RAPPORT_TEST_POSTGRES_URL` is set (otherwise they say so and pass), and so does
 //! the two-instance scale-out test.
 
+#[macro_use]
 mod common;
 
 #[allow(dead_code)]

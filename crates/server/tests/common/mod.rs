@@ -127,3 +127,46 @@ pub fn browser_like_client() -> reqwest::Client {
 pub fn api_client() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
+
+/// Which database a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares each scenario twice, as `<sqlite test>` and `<postgres test>`.
+/// A scenario is `async fn(Backend)` that returns early when its server is
+/// not available (PostgreSQL without `RAPPORT_TEST_POSTGRES_URL`).
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($scenario:ident => $sqlite:ident, $postgres:ident;)*) => {$(
+        #[tokio::test]
+        async fn $sqlite() {
+            $scenario($crate::common::Backend::Sqlite).await
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            $scenario($crate::common::Backend::Postgres).await
+        }
+    )*};
+}
+
+/// A server on `backend` with `options` (its `db` is overridden); `None`,
+/// with a note on stderr, when PostgreSQL is asked for but not configured.
+pub async fn spawn_on(backend: Backend, mut options: Options) -> Option<TestServer> {
+    options.db = match backend {
+        Backend::Sqlite => Db::Sqlite,
+        Backend::Postgres => {
+            if postgres_url().is_none() {
+                eprintln!("skipped: set RAPPORT_TEST_POSTGRES_URL to run this scenario against PostgreSQL");
+                return None;
+            }
+            Db::Postgres
+        }
+    };
+    let server = TestServer::spawn_with(options).await;
+    assert!(server.is_some(), "the {backend:?} test server did not start");
+    server
+}

@@ -2,7 +2,7 @@
 //! up and in through the API, reading problem documents, and driving the
 //! web forms like a browser without JavaScript would.
 
-use crate::common::{api_client, browser_like_client, Db, Options, TestServer};
+use crate::common::{api_client, browser_like_client, Options, TestServer};
 use reqwest::header::{HeaderMap, CONTENT_TYPE, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -12,47 +12,7 @@ pub const PASSWORD: &str = "a calm river at dawn";
 /// Another acceptable password, for changes.
 pub const NEW_PASSWORD: &str = "slow tide over the harbour";
 
-/// Which database a scenario runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Declares each scenario twice, as `<sqlite test>` and `<postgres test>`.
-/// A scenario is `async fn(Backend)` that returns early when its server is
-/// not available (PostgreSQL without `RAPPORT_TEST_POSTGRES_URL`).
-macro_rules! on_both_backends {
-    ($($scenario:ident => $sqlite:ident, $postgres:ident;)*) => {$(
-        #[tokio::test]
-        async fn $sqlite() {
-            $scenario($crate::support::Backend::Sqlite).await
-        }
-
-        #[tokio::test]
-        async fn $postgres() {
-            $scenario($crate::support::Backend::Postgres).await
-        }
-    )*};
-}
-
-/// A server on `backend` with `options` (its `db` is overridden); `None`,
-/// with a note on stderr, when PostgreSQL is asked for but not configured.
-pub async fn spawn_on(backend: Backend, mut options: Options) -> Option<TestServer> {
-    options.db = match backend {
-        Backend::Sqlite => Db::Sqlite,
-        Backend::Postgres => {
-            if crate::common::postgres_url().is_none() {
-                eprintln!("skipped: set RAPPORT_TEST_POSTGRES_URL to run this scenario against PostgreSQL");
-                return None;
-            }
-            Db::Postgres
-        }
-    };
-    let server = TestServer::spawn_with(options).await;
-    assert!(server.is_some(), "the {backend:?} test server did not start");
-    server
-}
+pub use crate::common::{spawn_on, Backend};
 
 /// A server with a manual clock.
 pub async fn spawn_with_clock(backend: Backend) -> Option<TestServer> {

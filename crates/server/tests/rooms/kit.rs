@@ -6,7 +6,7 @@
 //! socket is "in sync" once the server answered a frame sent after everything
 //! else (see [`Socket::sync`]); database conditions are polled with a deadline.
 
-use crate::common::{api_client, Db, Options, TestServer};
+use crate::common::{api_client, Options, TestServer};
 use crate::support::*;
 use futures::{SinkExt, StreamExt};
 use reqwest::{Method, Response, StatusCode};
@@ -23,45 +23,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long to wait for something that should happen (a frame, an email, a row).
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
-/// Which database a scenario runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Declares each scenario twice, as `<sqlite test>` and `<postgres test>`; a scenario is
-/// `async fn(Backend)` that returns early when PostgreSQL is not configured.
-macro_rules! on_both_backends {
-    ($($scenario:ident => $sqlite:ident, $postgres:ident;)*) => {$(
-        #[tokio::test]
-        async fn $sqlite() {
-            $scenario($crate::kit::Backend::Sqlite).await
-        }
-
-        #[tokio::test]
-        async fn $postgres() {
-            $scenario($crate::kit::Backend::Postgres).await
-        }
-    )*};
-}
-
-/// A server on `backend`; `None` (with a note) for PostgreSQL when it is not configured.
-pub async fn spawn_on(backend: Backend, mut options: Options) -> Option<TestServer> {
-    options.db = match backend {
-        Backend::Sqlite => Db::Sqlite,
-        Backend::Postgres => {
-            if crate::common::postgres_url().is_none() {
-                eprintln!("skipped: set RAPPORT_TEST_POSTGRES_URL to run this scenario against PostgreSQL");
-                return None;
-            }
-            Db::Postgres
-        }
-    };
-    let server = TestServer::spawn_with(options).await;
-    assert!(server.is_some(), "the {backend:?} test server did not start");
-    server
-}
+pub use crate::common::{spawn_on, Backend};
 
 /// A SQLite server whose clock only moves when told to.
 pub async fn spawn_manual() -> TestServer {
