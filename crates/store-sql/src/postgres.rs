@@ -9,6 +9,8 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Group commits go through the same pool (see the SQLite store for why it differs).
+    writer: PgPool,
     /// Where this schema's instances announce committed events (see [`events_channel`]).
     events_channel: String,
 }
@@ -31,7 +33,7 @@ impl PostgresStore {
         }
         let schema: Option<String> =
             sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&pool).await.map_err(OpenError::Connect)?;
-        Ok(Self { pool, events_channel: events_channel(schema.as_deref().unwrap_or("public")) })
+        Ok(Self { writer: pool.clone(), pool, events_channel: events_channel(schema.as_deref().unwrap_or("public")) })
     }
 }
 

@@ -154,6 +154,99 @@ macro_rules! impl_room_traits {
             insert_many(conn, INSERT_AUDITS, 8, audits, bind_audit, "audit_events_id").await
         }
 
+        /// Appends `INSERT … VALUES` statements for `rows` (at most [`MAX_BIND_PARAMS`]
+        /// values each) to `sql`, binding each row in order with `bind`.
+        fn push_inserts<'q, T>(
+            sql: &mut String,
+            mut query_binds: Vec<Box<dyn FnOnce(RoomQuery<'q>) -> RoomQuery<'q> + Send + 'q>>,
+            head: &str,
+            columns: usize,
+            rows: &'q [T],
+            bind: for<'a> fn(RoomQuery<'a>, &'a T) -> RoomQuery<'a>,
+        ) -> Vec<Box<dyn FnOnce(RoomQuery<'q>) -> RoomQuery<'q> + Send + 'q>>
+        where
+            T: Sync,
+        {
+            for chunk in rows.chunks((MAX_BIND_PARAMS / columns).max(1)) {
+                sql.push_str(head);
+                sql.push_str(" VALUES ");
+                sql.push_str(&placeholders(chunk.len(), columns));
+                sql.push_str(";\n");
+                for row in chunk {
+                    query_binds.push(Box::new(move |q| bind(q, row)));
+                }
+            }
+            query_binds
+        }
+
+        /// SQLite's group commit as one statement list, sent to the connection's thread once:
+        /// each separate statement would cost a hand-over to that thread and back, and the
+        /// writer waits for every one of them. Event ids are taken from the counter inside
+        /// the same transaction, so they still increase in commit order.
+        async fn commit_in_one_round_trip(
+            writer: &sqlx::Pool<RoomDb>,
+            messages: &[&StoredMessage],
+            attachments: &[AttachmentRow<'_>],
+            audits: &[&AuditEvent],
+            writes: &[RoomWrite],
+        ) -> StoreResult<Vec<i64>> {
+            let n = writes.len();
+            let mut sql = String::with_capacity(n * 200);
+            sql.push_str("BEGIN IMMEDIATE;\n");
+            let binds = push_inserts(&mut sql, Vec::new(), INSERT_MESSAGES, 9, messages, bind_message);
+            let binds = push_inserts(&mut sql, binds, INSERT_ATTACHMENTS, 7, attachments, bind_attachment);
+            let mut binds = push_inserts(&mut sql, binds, INSERT_AUDITS, 8, audits, bind_audit);
+            sql.push_str(&format!(
+                "UPDATE room_event_counter SET last_id = last_id + {n} WHERE id = 1 RETURNING last_id;\n"
+            ));
+            let per_statement = (MAX_BIND_PARAMS / 6).max(1);
+            for (start, chunk) in (0..n).step_by(per_statement).zip(writes.chunks(per_statement)) {
+                sql.push_str(INSERT_EVENTS);
+                sql.push_str(" VALUES ");
+                for (i, write) in chunk.iter().enumerate() {
+                    // The k-th event of the batch gets the counter's new value minus (n - 1 - k).
+                    let back = n - 1 - (start + i);
+                    sql.push_str(if i == 0 { "(" } else { ", (" });
+                    sql.push_str(&format!("(SELECT last_id FROM room_event_counter WHERE id = 1) - {back}, "));
+                    push_params(&mut sql, 1, 6);
+                    sql.push(')');
+                    binds.push(Box::new(move |q| bind_event_fields(q, &write.event)));
+                }
+                sql.push_str(";\n");
+            }
+            sql.push_str("COMMIT;");
+            let mut query = sqlx::query::<RoomDb>(&sql).persistent(n <= 8);
+            for bind in binds {
+                query = bind(query);
+            }
+            let mut conn = writer.acquire().await.map_err(db_err)?;
+            match query.fetch_all(&mut *conn).await {
+                Ok(rows) => {
+                    let last: i64 = rows
+                        .first()
+                        .ok_or_else(|| corrupt("the event counter returned nothing"))?
+                        .try_get(0)
+                        .map_err(column_err)?;
+                    let first = last - i64::try_from(n).map_err(|_| corrupt("too many events"))? + 1;
+                    Ok((first..=last).collect())
+                }
+                Err(e) => {
+                    // A statement failed part-way: nothing of this batch may stay.
+                    let _ = sqlx::query::<RoomDb>("ROLLBACK").execute(&mut *conn).await;
+                    Err(insert_err("room_write")(e))
+                }
+            }
+        }
+
+        fn bind_event_fields<'q>(q: RoomQuery<'q>, e: &'q NewRoomEvent) -> RoomQuery<'q> {
+            q.bind(e.room_id.as_uuid())
+                .bind(e.kind.as_str())
+                .bind(e.actor_id.as_uuid())
+                .bind(e.message_id.map(|m| m.as_uuid()))
+                .bind(e.payload.as_str())
+                .bind(micros(e.created_at))
+        }
+
         fn room_from_row(row: &DbRow) -> StoreResult<Room> {
             let get = column_err;
             Ok(Room {
@@ -359,7 +452,10 @@ macro_rules! impl_room_traits {
                 }
                 let audits: Vec<&AuditEvent> = writes.iter().filter_map(|w| w.audit.as_ref()).collect();
 
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                if $store::BACKEND == "sqlite" {
+                    return commit_in_one_round_trip(&self.writer, &messages, &attachments, &audits, writes).await;
+                }
+                let mut tx = self.writer.begin().await.map_err(db_err)?;
                 insert_many(&mut tx, INSERT_MESSAGES, 9, &messages, bind_message, "messages_id").await?;
                 insert_many(&mut tx, INSERT_ATTACHMENTS, 7, &attachments, bind_attachment, "message_attachments_id")
                     .await?;

@@ -9,6 +9,11 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The one connection the group commit writes through. Any commit by another
+    /// connection empties a connection's page cache in WAL mode, so with the pool's
+    /// connections taking turns every group commit started cold and read its B-tree
+    /// pages again; this one keeps a large cache warm.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -49,17 +54,31 @@ impl SqliteStore {
             // costs nothing, as a temporary file it costs a create, writes and an unlink
             // for every statement of a group commit.
             .pragma("temp_store", "memory")
-            .pragma("wal_autocheckpoint", "8000");
+            .pragma("wal_autocheckpoint", "8000")
+            // After a checkpoint resets the WAL, trim the file back to this size.
+            .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .min_connections(1)
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(OpenError::Connect)?;
         if options.migrate {
             sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(OpenError::Migrate)?;
         }
-        Ok(Self { pool })
+        let writer = match file {
+            // An in-memory database exists only on the pool's one connection.
+            None => pool.clone(),
+            Some(_) => SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(connect.pragma("cache_size", "-65536"))
+                .await
+                .map_err(OpenError::Connect)?,
+        };
+        Ok(Self { pool, writer })
     }
 }
 
