@@ -297,7 +297,7 @@ impl Hub {
 struct Pending {
     write: RoomWrite,
     live: LiveEvent,
-    done: oneshot::Sender<Result<i64, AppError>>,
+    done: Answer,
 }
 
 /// Commits room writes in groups: whatever arrived while the previous commit was
@@ -319,7 +319,7 @@ impl RoomWriter {
     }
 }
 
-async fn run_writer(app: App, mut rx: mpsc::Receiver<Pending>) {
+async fn run_writer(app: App, mut rx: mpsc::Receiver<Pending>, syncer: Option<mpsc::Sender<Settled>>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // Move the writes out (they hold sealed bytes: no copies on the hot path).
@@ -329,13 +329,13 @@ async fn run_writer(app: App, mut rx: mpsc::Receiver<Pending>) {
             writes.push(p.write);
             waiting.push((p.live, p.done));
         }
-        let mut committed = Vec::with_capacity(writes.len());
+        let mut settled = Settled { answers: Vec::with_capacity(writes.len()), committed: Vec::new() };
         match app.store.commit_room_writes(&writes).await {
             Ok(ids) => {
                 for ((mut live, done), id) in waiting.into_iter().zip(ids) {
                     live.id = id;
-                    committed.push(live);
-                    let _ = done.send(Ok(id));
+                    settled.committed.push(live);
+                    settled.answers.push((done, Ok(id)));
                 }
             }
             Err(e) if writes.len() > 1 => {
@@ -345,26 +345,73 @@ async fn run_writer(app: App, mut rx: mpsc::Receiver<Pending>) {
                     match app.store.commit_room_writes(std::slice::from_ref(write)).await {
                         Ok(ids) => {
                             live.id = ids[0];
-                            committed.push(live);
-                            let _ = done.send(Ok(ids[0]));
+                            settled.committed.push(live);
+                            settled.answers.push((done, Ok(ids[0])));
                         }
-                        Err(e) => {
-                            let _ = done.send(Err(e.into()));
-                        }
+                        Err(e) => settled.answers.push((done, Err(e.into()))),
                     }
                 }
             }
             Err(e) => {
                 for (_, done) in waiting {
-                    let _ = done.send(Err(AppError::from(clone_err(&e))));
+                    settled.answers.push((done, Err(AppError::from(clone_err(&e)))));
                 }
             }
         }
-        if let Some(last) = committed.last().map(|e| e.id) {
-            app.deliver_committed(committed).await;
+        match &syncer {
+            // Made durable beside the next batch; answered and delivered after that.
+            Some(syncer) => {
+                if let Err(unsent) = syncer.send(settled).await {
+                    let synced = app.store.sync_room_writes().await;
+                    unsent.0.finish(&app, synced.as_ref().map(|_| ())).await;
+                }
+            }
+            None => settled.finish(&app, Ok(())).await,
+        }
+    }
+}
+
+/// Where a write's sender waits for its event id.
+type Answer = oneshot::Sender<Result<i64, AppError>>;
+
+/// A committed batch waiting for its answers and deliveries.
+struct Settled {
+    answers: Vec<(Answer, Result<i64, AppError>)>,
+    committed: Vec<LiveEvent>,
+}
+
+impl Settled {
+    /// Answers the senders and delivers the events. `durable` is the sync's outcome: if
+    /// it failed, senders hear so (the writes are committed, but not known to be on disk).
+    async fn finish(self, app: &App, durable: Result<(), &StoreError>) {
+        for (done, answer) in self.answers {
+            let answer = match (&durable, answer) {
+                (Err(e), Ok(_)) => Err(AppError::from(clone_err(e))),
+                (_, answer) => answer,
+            };
+            let _ = done.send(answer);
+        }
+        if let Some(last) = self.committed.last().map(|e| e.id) {
+            app.deliver_committed(self.committed).await;
             if let Err(e) = app.store.announce_events(last).await {
                 tracing::warn!(error = %e, "could not tell other instances about new events");
             }
+        }
+    }
+}
+
+/// Syncs committed batches to disk, several at a time, while the writer commits the
+/// next ones: one sync covers every batch committed before it started. Batches are
+/// answered and delivered in commit order.
+async fn run_syncer(app: App, mut rx: mpsc::Receiver<Settled>) {
+    let mut ready = Vec::new();
+    while rx.recv_many(&mut ready, 64).await > 0 {
+        let synced = app.store.sync_room_writes().await;
+        if let Err(e) = &synced {
+            tracing::error!(error = %e, "could not make committed messages durable");
+        }
+        for settled in ready.drain(..) {
+            settled.finish(&app, synced.as_ref().map(|_| ())).await;
         }
     }
 }
@@ -387,7 +434,14 @@ impl App {
             return Ok(());
         }
         *self.realtime.hub.sequence.lock().await = Some(self.store.latest_event_id().await? + 1);
-        tokio::spawn(run_writer(self.clone(), rx));
+        let syncer = if self.store.room_writes_need_sync() {
+            let (sync_tx, sync_rx) = mpsc::channel(64);
+            tokio::spawn(run_syncer(self.clone(), sync_rx));
+            Some(sync_tx)
+        } else {
+            None
+        };
+        tokio::spawn(run_writer(self.clone(), rx, syncer));
         if let Some(mut feed) = self.store.listen_events().await? {
             let app = self.clone();
             tokio::spawn(async move {

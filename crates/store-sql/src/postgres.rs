@@ -37,6 +37,17 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// A PostgreSQL commit is durable when it returns.
+    fn commits_need_sync(&self) -> bool {
+        false
+    }
+
+    async fn sync_commits(&self) -> rapport_store::StoreResult<()> {
+        Ok(())
+    }
+}
+
 impl_store_traits!(PostgresStore, sqlx::Postgres);
 impl_care_traits!(PostgresStore);
 impl_partner_traits!(PostgresStore);

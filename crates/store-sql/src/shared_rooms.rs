@@ -470,6 +470,14 @@ macro_rules! impl_room_traits {
                 Ok(events.iter().map(|(id, _)| *id).collect())
             }
 
+            fn room_writes_need_sync(&self) -> bool {
+                self.commits_need_sync()
+            }
+
+            async fn sync_room_writes(&self) -> StoreResult<()> {
+                self.sync_commits().await
+            }
+
             async fn message(&self, id: MessageId) -> StoreResult<StoredMessage> {
                 let sql = format!("{MESSAGE_SELECT} WHERE m.id = $1");
                 let row = sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&self.pool).await.map_err(db_err)?;

@@ -1,8 +1,12 @@
-//! Embedded SQLite: WAL, a busy timeout, foreign keys on, full sync.
+//! Embedded SQLite: WAL, a busy timeout, foreign keys on; every commit synced before
+//! it is acknowledged (the group-commit writer syncs its commits in a separate step).
 
 use crate::{parse_err, sqlite_file, OpenError, OpenOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::fs::File;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The SQLite backend.
@@ -14,6 +18,9 @@ pub struct SqliteStore {
     /// connections taking turns every group commit started cold and read its B-tree
     /// pages again; this one keeps a large cache warm.
     writer: SqlitePool,
+    /// The WAL file, which the writer's commits leave for [`Self::sync_commits`] to
+    /// sync (None in memory, where there is nothing to sync).
+    wal: Option<Arc<PathBuf>>,
 }
 
 impl SqliteStore {
@@ -50,12 +57,21 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
+            // New databases get 2 KiB pages (SQLite's default is 4 KiB). A message touches a
+            // page in each of a few room-ordered indexes, so a commit writes one WAL frame
+            // per room and index, mostly unchanged bytes; smaller frames halve those bytes
+            // and what checkpoints copy (measured: about 8% more messages a second).
+            // An existing database keeps the page size it was made with.
+            .page_size(2048)
             // A multi-row insert inside a transaction keeps a statement journal; in memory it
             // costs nothing, as a temporary file it costs a create, writes and an unlink
             // for every statement of a group commit.
             .pragma("temp_store", "memory")
-            .pragma("wal_autocheckpoint", "8000")
-            // After a checkpoint resets the WAL, trim the file back to this size.
+            // Checkpoints run at SQLite's default of 1,000 WAL pages, on whichever connection
+            // commits past it (nearly always the writer). Each one pauses the writer; larger
+            // ones pause it longer: at 8,000 pages the pauses (13 ms and more) set the p99
+            // latency, at 1,000 the half-load p99 stays under 10 ms. After a checkpoint
+            // resets the WAL, the file is trimmed back to this size.
             .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
@@ -74,11 +90,41 @@ impl SqliteStore {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-                .connect_with(connect.pragma("cache_size", "-65536"))
+                // The writer's commits write the WAL without waiting for the disk; the
+                // group-commit writer acknowledges them only after `sync_commits`, which
+                // runs beside the next batch and covers every commit before it.
+                .connect_with(connect.pragma("cache_size", "-65536").synchronous(SqliteSynchronous::Normal))
                 .await
                 .map_err(OpenError::Connect)?,
         };
-        Ok(Self { pool, writer })
+        let wal = file.as_ref().map(|path| {
+            let mut wal = path.clone().into_os_string();
+            wal.push("-wal");
+            Arc::new(PathBuf::from(wal))
+        });
+        Ok(Self { pool, writer, wal })
+    }
+}
+
+impl SqliteStore {
+    fn commits_need_sync(&self) -> bool {
+        self.wal.is_some()
+    }
+
+    /// Syncs the WAL file: every frame written before this call is then on disk, so
+    /// every commit the writer finished before it is durable against power loss.
+    async fn sync_commits(&self) -> StoreResult<()> {
+        let Some(wal) = self.wal.clone() else { return Ok(()) };
+        let synced = tokio::task::spawn_blocking(move || File::open(wal.as_path()).and_then(|f| f.sync_data())).await;
+        match synced {
+            Ok(Ok(())) => Ok(()),
+            failed => {
+                tracing::warn!(?failed, "could not sync the WAL file directly; checkpointing instead");
+                // With synchronous=NORMAL a checkpoint first syncs the WAL.
+                sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.writer).await.map_err(db_err)?;
+                Ok(())
+            }
+        }
     }
 }
 

@@ -192,7 +192,20 @@ pub trait RoomStore: Send + Sync {
 
     /// Appends writes in ONE transaction (one fsync for the lot), returning the new
     /// event ids in order. Event ids increase in commit order, across instances too.
+    /// Committed writes survive a crash of the process at once; they are durable
+    /// against power loss once this returns, unless [`Self::room_writes_need_sync`]
+    /// says they wait for [`Self::sync_room_writes`].
     async fn commit_room_writes(&self, writes: &[RoomWrite]) -> StoreResult<Vec<i64>>;
+    /// True when committed room writes are made durable by a separate
+    /// [`Self::sync_room_writes`], so one sync can cover several commits and run
+    /// while the next batch is being written.
+    fn room_writes_need_sync(&self) -> bool {
+        false
+    }
+    /// Makes every room write committed so far durable against power loss.
+    async fn sync_room_writes(&self) -> StoreResult<()> {
+        Ok(())
+    }
     async fn message(&self, id: MessageId) -> StoreResult<StoredMessage>;
     /// Up to `limit` messages of a room created at or after `visible_from`, oldest first:
     /// those after `after` if given, otherwise the newest ones.
