@@ -310,12 +310,22 @@ pub struct RoomWriter {
 impl RoomWriter {
     /// Queues a write and waits until it is committed; returns its event id.
     pub(crate) async fn submit(&self, write: RoomWrite, live: LiveEvent) -> Result<i64, AppError> {
+        self.enqueue(write, live).await?.await
+    }
+
+    /// Queues a write (writes are committed in the order they are queued) and returns
+    /// what waits for its commit, so a caller can queue more before that.
+    pub(crate) async fn enqueue(
+        &self,
+        write: RoomWrite,
+        live: LiveEvent,
+    ) -> Result<impl std::future::Future<Output = Result<i64, AppError>> + Send + 'static, AppError> {
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Pending { write, live, done })
             .await
             .map_err(|_| AppError::Internal("the message writer has stopped".into()))?;
-        wait.await.map_err(|_| AppError::Internal("the message writer has stopped".into()))?
+        Ok(async move { wait.await.map_err(|_| AppError::Internal("the message writer has stopped".into()))? })
     }
 }
 

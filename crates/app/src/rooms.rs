@@ -457,6 +457,31 @@ impl App {
         self.post_as(who.account_id(), name, room, body, attachment, ctx).await
     }
 
+    /// Like [`Self::post_message`] (text only), but returns once the message is queued
+    /// for the writer, with what waits for its commit: a realtime connection queues a
+    /// sender's next messages meanwhile. Messages queued one after another are
+    /// committed in that order.
+    pub async fn queue_message(
+        &self,
+        who: &Authenticated,
+        room: RoomId,
+        body: &str,
+        ctx: &RequestContext,
+    ) -> Result<impl std::future::Future<Output = Result<MessageView, AppError>> + Send + 'static, AppError> {
+        let body = MessageBody::parse(body).map_err(|e| FieldErrors::single("body", e.to_string()))?;
+        self.member_of(who, room).await?;
+        let name = self.display_name_of(who).await;
+        let (write, live, view) = self.message_write(who.account_id(), name, room, body, None, ctx)?;
+        let committed = self.writer()?.enqueue(write, live).await?;
+        let app = self.clone();
+        let (me, id) = (who.account_id(), view.id);
+        Ok(async move {
+            committed.await?;
+            app.schedule_message_emails(room, me, id).await?;
+            Ok(view)
+        })
+    }
+
     /// Posts a message from a room member (checked by the caller).
     pub(crate) async fn post_as(
         &self,
@@ -467,6 +492,23 @@ impl App {
         attachment: Option<AttachmentUpload>,
         ctx: &RequestContext,
     ) -> Result<MessageView, AppError> {
+        let (write, live, view) = self.message_write(me, sender_name, room, body, attachment, ctx)?;
+        let id = view.id;
+        self.writer()?.submit(write, live).await?;
+        self.schedule_message_emails(room, me, id).await?;
+        Ok(view)
+    }
+
+    /// A new message, sealed, as the writer stores it and as members see it.
+    fn message_write(
+        &self,
+        me: AccountId,
+        sender_name: String,
+        room: RoomId,
+        body: MessageBody,
+        attachment: Option<AttachmentUpload>,
+        ctx: &RequestContext,
+    ) -> Result<(RoomWrite, LiveEvent, MessageView), AppError> {
         let id = MessageId::new();
         let now = self.now();
         let vault = self.vault()?;
@@ -534,9 +576,7 @@ impl App {
             audit: Some(self.audit_event(me, AuditAction::MessagePosted, me, "message", id.to_string(), ctx)),
         };
         let live = LiveEvent { id: 0, room_id: room, kind: LiveKind::Message(view.clone()) };
-        self.writer()?.submit(write, live).await?;
-        self.schedule_message_emails(room, me, id).await?;
-        Ok(view)
+        Ok((write, live, view))
     }
 
     async fn display_name_of(&self, who: &Authenticated) -> String {

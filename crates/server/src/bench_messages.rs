@@ -157,7 +157,7 @@ pub async fn run(args: BenchMessagesArgs) -> anyhow::Result<ExitCode> {
     let delivered_before = tally.deliveries.load(Ordering::Relaxed);
     let mut senders = Vec::new();
     for member in members.drain(..) {
-        senders.push(tokio::spawn(closed_loop(member, stop_at, origin)));
+        senders.push(tokio::spawn(closed_loop(member, stop_at, origin, args.in_flight)));
     }
     let mut sent = 0u64;
     let mut back = Vec::new();
@@ -173,7 +173,9 @@ pub async fn run(args: BenchMessagesArgs) -> anyhow::Result<ExitCode> {
     let after = proc_stats(pid);
     let full_rate = sent as f64 / wall.as_secs_f64();
     println!(
-        "  full load: {:.0} messages/s committed and acknowledged; {:.0} deliveries/s ({} messages, {} deliveries in {:.1} s)",
+        "  full load ({} unacknowledged per member at most): {:.0} messages/s committed and acknowledged; \
+         {:.0} deliveries/s ({} messages, {} deliveries in {:.1} s)",
+        args.in_flight,
         full_rate,
         delivered as f64 / wall.as_secs_f64(),
         sent,
@@ -189,7 +191,7 @@ pub async fn run(args: BenchMessagesArgs) -> anyhow::Result<ExitCode> {
     }
 
     // Phase 2: half that rate, open loop; latency at every member.
-    let target = (full_rate / 2.0).max(1.0);
+    let target = args.half_load_rate.unwrap_or(full_rate / 2.0).max(1.0);
     tally.recording.store(true, Ordering::Relaxed);
     let per_sender = target / members.len() as f64;
     let interval = Duration::from_secs_f64(1.0 / per_sender.max(0.001));
@@ -319,14 +321,30 @@ fn frame(room: &str, origin: Instant) -> String {
     serde_json::json!({"type": "message", "room_id": room, "body": format!("t {}", now_micros(origin))}).to_string()
 }
 
-async fn closed_loop(mut m: Member, stop_at: Instant, origin: Instant) -> anyhow::Result<(Member, u64)> {
-    let mut n = 0;
-    while Instant::now() < stop_at {
-        m.sink.send(frame(&m.room, origin)).map_err(|_| anyhow::anyhow!("connection closed"))?;
+/// Sends as fast as acknowledgements come back, keeping up to `in_flight` messages
+/// unacknowledged; counts the acknowledged ones.
+async fn closed_loop(
+    mut m: Member,
+    stop_at: Instant,
+    origin: Instant,
+    in_flight: u32,
+) -> anyhow::Result<(Member, u64)> {
+    let (mut n, mut waiting) = (0, 0);
+    loop {
+        let sending = Instant::now() < stop_at;
+        while sending && waiting < in_flight {
+            m.sink.send(frame(&m.room, origin)).map_err(|_| anyhow::anyhow!("connection closed"))?;
+            waiting += 1;
+        }
+        if waiting == 0 {
+            return Ok((m, n));
+        }
         m.acks.recv().await.context("connection closed")?;
-        n += 1;
+        waiting -= 1;
+        if sending {
+            n += 1;
+        }
     }
-    Ok((m, n))
 }
 
 async fn open_loop(

@@ -185,6 +185,13 @@ pub struct BenchMessagesArgs {
     /// Extra idle WebSockets opened to measure memory per connection.
     #[arg(long, default_value_t = 5000)]
     pub idle_sockets: usize,
+    /// Messages each member keeps waiting for their acknowledgement at full load (a
+    /// client may send its next messages before the first is acknowledged).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub in_flight: u32,
+    /// Messages a second offered in the latency phase (default: half the full-load rate).
+    #[arg(long, value_name = "MESSAGES_PER_SECOND")]
+    pub half_load_rate: Option<f64>,
     /// Database for the server (default: a fresh SQLite file). A PostgreSQL database must be empty.
     #[arg(long, env = "RAPPORT_BENCH_DATABASE_URL", value_name = "URL")]
     pub database: Option<DatabaseUrl>,

@@ -87,6 +87,43 @@ async fn read_receipts_and_typing_reach_the_others() {
 }
 
 #[tokio::test]
+async fn a_sender_need_not_wait_for_each_acknowledgement() {
+    let server = TestServer::spawn().await;
+    let CoupleInCare { a, b, couple_room, .. } = couple_in_care(&server, true).await;
+    let mut riley = Socket::with_bearer(&server.base, &a.token, None).await;
+    let mut sam = Socket::with_ticket(&server.base, &b.token, None).await;
+
+    // Twenty frames back to back, one of them refused: every answer comes, in the order
+    // sent, and the messages are stored and delivered in that order.
+    let body = |n: i32| if n == 10 { "   ".to_owned() } else { format!("quick {n}") };
+    for n in 0..20 {
+        riley.send(json!({"type": "message", "room_id": couple_room, "body": body(n), "ref": n})).await;
+    }
+    let mut answered = Vec::new();
+    while answered.len() < 20 {
+        let frame = riley.next().await;
+        match frame["type"].as_str() {
+            Some("ack") => {
+                assert_eq!(frame["message"]["body"], body(frame["ref"].as_i64().unwrap() as i32), "{frame}");
+                answered.push((frame["ref"].as_i64().unwrap(), "ack"));
+            }
+            Some("error") => answered.push((frame["ref"].as_i64().unwrap(), "error")),
+            _ => {}
+        }
+    }
+    let expected: Vec<(i64, &str)> = (0..20).map(|n| (n, if n == 10 { "error" } else { "ack" })).collect();
+    assert_eq!(answered, expected);
+    let sent: Vec<String> = (0..20).filter(|n| *n != 10).map(body).collect();
+    let mut delivered = Vec::new();
+    while delivered.len() < sent.len() {
+        delivered.push(sam.next_message().await["message"]["body"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(delivered, sent);
+    assert_eq!(bodies(&everything(&server, &b, &couple_room).await), sent);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn messages_can_be_posted_over_the_socket() {
     let server = TestServer::spawn().await;
     let CoupleInCare { a, b, couple_room, .. } = couple_in_care(&server, true).await;

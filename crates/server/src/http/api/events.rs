@@ -13,6 +13,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures::stream::FuturesOrdered;
 use rapport_app::{App, Authenticated, RequestContext};
 use rapport_domain::RoomId;
 use serde::{Deserialize, Serialize};
@@ -137,6 +138,9 @@ async fn connection(socket: WebSocket, app: App, who: Authenticated, after: Opti
     }
     let name = who.account().display_name.to_string();
     let mut typing_rooms: HashSet<RoomId> = HashSet::new();
+    // Answers to the client's frames, in the order the frames came: posts wait for their
+    // commit here while the socket goes on reading (and queueing) the sender's next ones.
+    let mut replies: FuturesOrdered<Reply> = FuturesOrdered::new();
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     ping.tick().await;
     loop {
@@ -164,12 +168,16 @@ async fn connection(socket: WebSocket, app: App, who: Authenticated, after: Opti
                 }
                 sink.flush().await?;
             }
-            incoming = stream.next() => {
+            Some(reply) = replies.next(), if !replies.is_empty() => {
+                sink.send(Message::Text(reply.into())).await?;
+            }
+            // At most POSTS_IN_FLIGHT answers waiting: past that, the client's frames wait unread.
+            incoming = stream.next(), if replies.len() < POSTS_IN_FLIGHT => {
                 let Some(incoming) = incoming else { return Ok(()) };
                 match incoming? {
                     Message::Text(text) => {
                         if let Some(reply) = handle_client_frame(&app, &who, &name, text.as_str(), &mut typing_rooms).await {
-                            sink.send(Message::Text(reply.into())).await?;
+                            replies.push_back(reply);
                         }
                     }
                     Message::Close(_) => return Ok(()),
@@ -183,15 +191,28 @@ async fn connection(socket: WebSocket, app: App, who: Authenticated, after: Opti
     }
 }
 
+/// Posts one socket may have waiting for their commit at once.
+const POSTS_IN_FLIGHT: usize = 32;
+
+/// The answer to one client frame, ready now or once its message is committed.
+type Reply = futures::future::BoxFuture<'static, String>;
+
+fn error_frame(reference: Option<serde_json::Value>, status: u16, detail: String) -> String {
+    serde_json::json!({ "type": "error", "ref": reference, "status": status, "detail": detail }).to_string()
+}
+
+/// Handles one frame from the client. A message is queued for the writer before this
+/// returns (so a sender's messages are committed in the order sent); its answer comes
+/// once it is committed.
 async fn handle_client_frame(
     app: &App,
     who: &Authenticated,
     name: &str,
     text: &str,
     _typing: &mut HashSet<RoomId>,
-) -> Option<String> {
-    let error = |reference: Option<serde_json::Value>, status: u16, detail: String| {
-        Some(serde_json::json!({ "type": "error", "ref": reference, "status": status, "detail": detail }).to_string())
+) -> Option<Reply> {
+    let error = |reference: Option<serde_json::Value>, status: u16, detail: String| -> Option<Reply> {
+        Some(Box::pin(std::future::ready(error_frame(reference, status, detail))))
     };
     let Ok(frame) = serde_json::from_str::<ClientFrame>(text) else {
         return error(None, 400, "Frames must be JSON objects with a `type`.".into());
@@ -204,8 +225,19 @@ async fn handle_client_frame(
         }
         ("message", Some(room)) => {
             let body = frame.body.unwrap_or_default();
-            match app.post_message(who, room, &body, None, &RequestContext::default()).await {
-                Ok(m) => Some(serde_json::json!({ "type": "ack", "ref": frame.reference, "message": m }).to_string()),
+            match app.queue_message(who, room, &body, &RequestContext::default()).await {
+                Ok(committed) => {
+                    let reference = frame.reference;
+                    Some(Box::pin(async move {
+                        match committed.await {
+                            Ok(m) => serde_json::json!({ "type": "ack", "ref": reference, "message": m }).to_string(),
+                            Err(e) => {
+                                let p = Problem::from(e);
+                                error_frame(reference, p.status, p.detail)
+                            }
+                        }
+                    }))
+                }
                 Err(e) => {
                     let p = Problem::from(e);
                     error(frame.reference, p.status, p.detail)
