@@ -67,12 +67,13 @@ impl SqliteStore {
             // costs nothing, as a temporary file it costs a create, writes and an unlink
             // for every statement of a group commit.
             .pragma("temp_store", "memory")
-            // Checkpoints run at SQLite's default of 1,000 WAL pages, on whichever connection
-            // commits past it (nearly always the writer). Each one pauses the writer; larger
-            // ones pause it longer: at 8,000 pages the pauses (13 ms and more) set the p99
-            // latency, at 1,000 the half-load p99 stays under 10 ms. After a checkpoint
-            // resets the WAL, the file is trimmed back to this size.
-            .pragma("journal_size_limit", "67108864");
+            // After a checkpoint resets the WAL, trim the file back to this size.
+            .pragma("journal_size_limit", "67108864")
+            // A checkpoint runs on whichever connection commits past this many WAL pages
+            // (nearly always the writer) and pauses it while the database file is synced;
+            // larger checkpoints pause it longer. Measured at 7,500 messages/s: p99 latency
+            // 18 ms at 8,000 pages, 9–14 ms at 1,000, 6.5–7.5 ms at 500, for the same throughput.
+            .pragma("wal_autocheckpoint", "500");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .min_connections(1)
