@@ -67,17 +67,6 @@ impl App {
         sender: AccountId,
         message: MessageId,
     ) -> Result<(), AppError> {
-        let app = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = app.queue_message_emails(room, sender, message).await {
-                tracing::warn!(error = %e, "could not queue message emails");
-            }
-        });
-        Ok(())
-    }
-
-    async fn queue_message_emails(&self, room: RoomId, sender: AccountId, message: MessageId) -> Result<(), AppError> {
-        let now = self.now();
         {
             // A room whose members were considered in the last minute already has its emails
             // queued (one per person, sent only if they have not read by then).
@@ -90,6 +79,17 @@ impl App {
             }
             rooms.insert(room, Instant::now());
         }
+        let app = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = app.queue_message_emails(room, sender, message).await {
+                tracing::warn!(error = %e, "could not queue message emails");
+            }
+        });
+        Ok(())
+    }
+
+    async fn queue_message_emails(&self, room: RoomId, sender: AccountId, message: MessageId) -> Result<(), AppError> {
+        let now = self.now();
         for member in self.store.room_members(room).await? {
             let who = member.account_id;
             if who == sender {

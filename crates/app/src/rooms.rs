@@ -13,6 +13,7 @@ use rapport_store::{
     AttachmentMeta, AuditEvent, NewMessage, NewRoomEvent, Room, RoomWrite, Sealed, StoreError, StoredMessage,
 };
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 
 pub(crate) fn couple_room_key(couple: CoupleId) -> String {
     format!("couple:{couple}")
@@ -446,6 +447,21 @@ impl App {
         attachment: Option<AttachmentUpload>,
         ctx: &RequestContext,
     ) -> Result<MessageView, AppError> {
+        self.queue_message(who, room, body, attachment, ctx).await?.await
+    }
+
+    /// Like [`Self::post_message`], but returns once the message is queued for the
+    /// writer, with what waits for its commit: a realtime connection queues a sender's
+    /// next messages meanwhile. Messages queued one after another are committed in
+    /// that order.
+    pub async fn queue_message(
+        &self,
+        who: &Authenticated,
+        room: RoomId,
+        body: &str,
+        attachment: Option<AttachmentUpload>,
+        ctx: &RequestContext,
+    ) -> Result<impl Future<Output = Result<MessageView, AppError>> + Send + 'static, AppError> {
         let body = match &attachment {
             Some(_) => MessageBody::parse_caption(body),
             None => MessageBody::parse(body),
@@ -454,32 +470,7 @@ impl App {
         // Membership is checked after validation, so refusals never depend on the input.
         self.member_of(who, room).await?;
         let name = self.display_name_of(who).await;
-        self.post_as(who.account_id(), name, room, body, attachment, ctx).await
-    }
-
-    /// Like [`Self::post_message`] (text only), but returns once the message is queued
-    /// for the writer, with what waits for its commit: a realtime connection queues a
-    /// sender's next messages meanwhile. Messages queued one after another are
-    /// committed in that order.
-    pub async fn queue_message(
-        &self,
-        who: &Authenticated,
-        room: RoomId,
-        body: &str,
-        ctx: &RequestContext,
-    ) -> Result<impl std::future::Future<Output = Result<MessageView, AppError>> + Send + 'static, AppError> {
-        let body = MessageBody::parse(body).map_err(|e| FieldErrors::single("body", e.to_string()))?;
-        self.member_of(who, room).await?;
-        let name = self.display_name_of(who).await;
-        let (write, live, view) = self.message_write(who.account_id(), name, room, body, None, ctx)?;
-        let committed = self.writer()?.enqueue(write, live).await?;
-        let app = self.clone();
-        let (me, id) = (who.account_id(), view.id);
-        Ok(async move {
-            committed.await?;
-            app.schedule_message_emails(room, me, id).await?;
-            Ok(view)
-        })
+        self.queue_as(who.account_id(), name, room, body, attachment, ctx).await
     }
 
     /// Posts a message from a room member (checked by the caller).
@@ -492,11 +483,28 @@ impl App {
         attachment: Option<AttachmentUpload>,
         ctx: &RequestContext,
     ) -> Result<MessageView, AppError> {
+        self.queue_as(me, sender_name, room, body, attachment, ctx).await?.await
+    }
+
+    /// Queues a room member's message for the writer; the returned future waits for
+    /// its commit, then schedules the other members' emails.
+    async fn queue_as(
+        &self,
+        me: AccountId,
+        sender_name: String,
+        room: RoomId,
+        body: MessageBody,
+        attachment: Option<AttachmentUpload>,
+        ctx: &RequestContext,
+    ) -> Result<impl Future<Output = Result<MessageView, AppError>> + Send + 'static, AppError> {
         let (write, live, view) = self.message_write(me, sender_name, room, body, attachment, ctx)?;
-        let id = view.id;
-        self.writer()?.submit(write, live).await?;
-        self.schedule_message_emails(room, me, id).await?;
-        Ok(view)
+        let committed = self.writer()?.enqueue(write, live).await?;
+        let app = self.clone();
+        Ok(async move {
+            committed.await?;
+            app.schedule_message_emails(room, me, view.id).await?;
+            Ok(view)
+        })
     }
 
     /// A new message, sealed, as the writer stores it and as members see it.

@@ -9,8 +9,6 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// Group commits go through the same pool (see the SQLite store for why it differs).
-    writer: PgPool,
     /// Where this schema's instances announce committed events (see [`events_channel`]).
     events_channel: String,
 }
@@ -33,11 +31,16 @@ impl PostgresStore {
         }
         let schema: Option<String> =
             sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&pool).await.map_err(OpenError::Connect)?;
-        Ok(Self { writer: pool.clone(), pool, events_channel: events_channel(schema.as_deref().unwrap_or("public")) })
+        Ok(Self { pool, events_channel: events_channel(schema.as_deref().unwrap_or("public")) })
     }
 }
 
 impl PostgresStore {
+    /// Group commits go through the shared pool (see the SQLite store for why it differs).
+    fn group_commit_pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// A PostgreSQL commit is durable when it returns.
     fn commits_need_sync(&self) -> bool {
         false

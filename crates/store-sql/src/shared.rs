@@ -433,7 +433,7 @@ macro_rules! impl_store_traits {
             }
 
             async fn close(&self) {
-                self.writer.close().await;
+                self.group_commit_pool().close().await;
                 self.pool.close().await;
             }
         }

@@ -453,9 +453,9 @@ macro_rules! impl_room_traits {
                 let audits: Vec<&AuditEvent> = writes.iter().filter_map(|w| w.audit.as_ref()).collect();
 
                 if $store::BACKEND == "sqlite" {
-                    return commit_in_one_round_trip(&self.writer, &messages, &attachments, &audits, writes).await;
+                    return commit_in_one_round_trip(self.group_commit_pool(), &messages, &attachments, &audits, writes).await;
                 }
-                let mut tx = self.writer.begin().await.map_err(db_err)?;
+                let mut tx = self.group_commit_pool().begin().await.map_err(db_err)?;
                 insert_many(&mut tx, INSERT_MESSAGES, 9, &messages, bind_message, "messages_id").await?;
                 insert_many(&mut tx, INSERT_ATTACHMENTS, 7, &attachments, bind_attachment, "message_attachments_id")
                     .await?;

@@ -108,6 +108,10 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    fn group_commit_pool(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     fn commits_need_sync(&self) -> bool {
         self.wal.is_some()
     }

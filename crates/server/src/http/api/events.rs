@@ -225,7 +225,7 @@ async fn handle_client_frame(
         }
         ("message", Some(room)) => {
             let body = frame.body.unwrap_or_default();
-            match app.queue_message(who, room, &body, &RequestContext::default()).await {
+            match app.queue_message(who, room, &body, None, &RequestContext::default()).await {
                 Ok(committed) => {
                     let reference = frame.reference;
                     Some(Box::pin(async move {
