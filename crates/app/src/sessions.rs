@@ -1,6 +1,6 @@
 //! Signing in and out, sessions, and the sign-in throttle.
 
-use crate::{passwords, App, AppError, RequestContext, SessionToken};
+use crate::{password_reset, passwords, App, AppError, RequestContext, SessionToken};
 use chrono::{DateTime, Utc};
 use rapport_domain::{access, AccountId, Action, Actor, AuditAction, Email, SessionId};
 use rapport_store::{Account, Session, SessionKind, StoreError};
@@ -81,8 +81,14 @@ impl App {
             Err(_) => None,
         };
 
-        for key in std::iter::once(&email_key).chain(ip_key.as_ref()) {
-            if let Some(retry_after) = self.throttled(key).await? {
+        // One account's failures lock that account only; an address is throttled
+        // only when it fails far more often, across accounts.
+        let limits = [
+            Some((&email_key, self.config.sign_in_max_failures, self.config.sign_in_window)),
+            ip_key.as_ref().map(|k| (k, self.config.sign_in_ip_max_failures, self.config.sign_in_ip_window)),
+        ];
+        for (key, max, window) in limits.into_iter().flatten() {
+            if let Some(retry_after) = self.throttled(key, max, window).await? {
                 self.audit_sign_in_failure(account.as_ref(), ctx).await?;
                 return Err(AppError::TooManyAttempts { retry_after });
             }
@@ -118,12 +124,11 @@ impl App {
         self.audit(None, AuditAction::SignInFailed, subject, "account", subject.map(|s| s.to_string()), ctx).await
     }
 
-    /// `Some(wait)` when `key` has used up its failures in the window.
-    async fn throttled(&self, key: &str) -> Result<Option<Duration>, AppError> {
+    /// `Some(wait)` when `key` has used up its `max` attempts in `window`.
+    pub(crate) async fn throttled(&self, key: &str, max: u32, window: Duration) -> Result<Option<Duration>, AppError> {
         let now = self.now();
-        let window = self.config.sign_in_window;
         let (failures, oldest) = self.store.sign_in_failures_since(key, since(now, window)).await?;
-        if failures < u64::from(self.config.sign_in_max_failures) {
+        if failures < u64::from(max) {
             return Ok(None);
         }
         let reopens = oldest.unwrap_or(now) + chrono::Duration::from_std(window).unwrap_or_default();
@@ -223,9 +228,23 @@ impl App {
         self.audit(Some(me), AuditAction::SessionRevoked, Some(me), "session", Some(session.to_string()), ctx).await
     }
 
-    /// Drops throttle records older than the window; run periodically.
+    /// Ends every session and API token of the caller except the one making the request.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_out_other_sessions(&self, who: &Authenticated, ctx: &RequestContext) -> Result<u64, AppError> {
+        let me = who.account_id();
+        who.authorize(Action::ManageSessions(me))?;
+        let ended = self.store.revoke_other_sessions(me, Some(who.session_id()), self.now()).await?;
+        self.audit(Some(me), AuditAction::OtherSessionsSignedOut, Some(me), "session", None, ctx).await?;
+        Ok(ended)
+    }
+
+    /// Drops throttle records older than the longest window; run periodically.
     pub async fn prune_sign_in_failures(&self) -> Result<u64, AppError> {
-        let before = since(self.now(), self.config.sign_in_window);
+        let longest = [self.config.sign_in_window, self.config.sign_in_ip_window, password_reset::THROTTLE_WINDOW]
+            .into_iter()
+            .max()
+            .unwrap_or_default();
+        let before = since(self.now(), longest);
         Ok(self.store.prune_sign_in_failures(before).await?)
     }
 }

@@ -50,11 +50,17 @@ pub enum AuditAction {
     RoomHistoryRead,
     /// Opened an attachment.
     AttachmentRead,
+    /// A password reset link was asked for.
+    PasswordResetRequested,
+    /// The password was set through a reset link; every session ended.
+    PasswordReset,
+    /// Every other session was signed out at once.
+    OtherSessionsSignedOut,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::AccountCreated,
         AuditAction::SignedIn,
         AuditAction::SignInFailed,
@@ -77,6 +83,9 @@ impl AuditAction {
         AuditAction::MessageDeleted,
         AuditAction::RoomHistoryRead,
         AuditAction::AttachmentRead,
+        AuditAction::PasswordResetRequested,
+        AuditAction::PasswordReset,
+        AuditAction::OtherSessionsSignedOut,
     ];
 
     /// The stored name.
@@ -104,6 +113,9 @@ impl AuditAction {
             AuditAction::MessageDeleted => "message.deleted",
             AuditAction::RoomHistoryRead => "room.history_read",
             AuditAction::AttachmentRead => "attachment.read",
+            AuditAction::PasswordResetRequested => "account.password_reset_requested",
+            AuditAction::PasswordReset => "account.password_reset",
+            AuditAction::OtherSessionsSignedOut => "auth.other_sessions_signed_out",
         }
     }
 
@@ -132,6 +144,9 @@ impl AuditAction {
             AuditAction::MessageDeleted => "A message was deleted (a marker stays in the room)",
             AuditAction::RoomHistoryRead => "Messages in a shared room were read",
             AuditAction::AttachmentRead => "An attachment was opened",
+            AuditAction::PasswordResetRequested => "A password reset link was emailed",
+            AuditAction::PasswordReset => "Password reset through an emailed link; every session was signed out",
+            AuditAction::OtherSessionsSignedOut => "Every other session was signed out",
         }
     }
 }

@@ -27,6 +27,9 @@ mod throttle;
 #[path = "http/sessions.rs"]
 mod sessions;
 
+#[path = "http/password_reset.rs"]
+mod password_reset;
+
 #[path = "http/browser_forms.rs"]
 mod browser_forms;
 

@@ -9,8 +9,8 @@ macro_rules! impl_store_traits {
         use chrono::{DateTime, Utc};
         use rapport_domain::{AccountId, AuditEventId, CoupleId, DisplayName, Email, SessionId, TimeZone};
         use rapport_store::{
-            Account, AccountStore, AuditEvent, AuditStore, Couple, CoupleStore, Session, SessionKind, SessionStore,
-            SignInThrottleStore, StoreError, StoreResult,
+            Account, AccountStore, AuditEvent, AuditStore, Couple, CoupleStore, PasswordReset, PasswordResetStore,
+            Session, SessionKind, SessionStore, SignInThrottleStore, StoreError, StoreResult,
         };
         use sqlx::Row as _;
         use uuid::Uuid;
@@ -365,6 +365,77 @@ macro_rules! impl_store_traits {
 
         /// Links a couple inside the caller's transaction; `Conflict("couples_partner")`
         /// if either partner is already in a couple.
+        #[async_trait]
+        impl PasswordResetStore for $store {
+            async fn insert_password_reset(&self, r: &PasswordReset) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at, used_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&r.token_hash)
+                .bind(r.account_id.as_uuid())
+                .bind(micros(r.created_at))
+                .bind(micros(r.expires_at))
+                .bind(r.used_at.map(micros))
+                .execute(&self.pool)
+                .await
+                .map_err(insert_err("password_resets_token_hash"))?;
+                Ok(())
+            }
+
+            async fn usable_password_reset(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<AccountId> {
+                let id: Uuid = sqlx::query_scalar(
+                    "SELECT account_id FROM password_resets \
+                     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(micros(now))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(AccountId::from_uuid(id))
+            }
+
+            async fn complete_password_reset(
+                &self,
+                token_hash: &[u8],
+                password_hash: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<AccountId> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let id: Uuid = sqlx::query_scalar(
+                    "UPDATE password_resets SET used_at = $1 \
+                     WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING account_id",
+                )
+                .bind(micros(now))
+                .bind(token_hash)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                    .bind(password_hash)
+                    .bind(micros(now))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+                    .bind(micros(now))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("UPDATE password_resets SET used_at = $1 WHERE account_id = $2 AND used_at IS NULL")
+                    .bind(micros(now))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(AccountId::from_uuid(id))
+            }
+        }
+
         async fn insert_couple_rows(conn: &mut DbConn, c: &Couple) -> StoreResult<()> {
             sqlx::query("INSERT INTO couples (id, linked_at) VALUES ($1, $2)")
                 .bind(c.id.as_uuid())

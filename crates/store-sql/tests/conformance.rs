@@ -12,8 +12,8 @@ use rapport_domain::{
     TimeZone,
 };
 use rapport_store::{
-    Account, ApplicationStatus, AuditEvent, CareTeam, Couple, Intake, License, Sealed, Session, SessionKind, Store,
-    StoreError, TherapistProfile, VerificationDecision,
+    Account, ApplicationStatus, AuditEvent, CareTeam, Couple, Intake, License, PasswordReset, Sealed, Session,
+    SessionKind, Store, StoreError, TherapistProfile, VerificationDecision,
 };
 use rapport_store_sql::{Backend, OpenError, OpenOptions};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -54,6 +54,7 @@ conformance! {
     accounts_are_counted => sqlite_accounts_are_counted, postgres_accounts_are_counted;
     sessions_lifecycle => sqlite_sessions_lifecycle, postgres_sessions_lifecycle;
     revoking_other_sessions => sqlite_revoking_other_sessions, postgres_revoking_other_sessions;
+    password_resets_are_single_use => sqlite_password_resets_are_single_use, postgres_password_resets_are_single_use;
     audit_pages_by_subject => sqlite_audit_pages_by_subject, postgres_audit_pages_by_subject;
     audit_log_is_append_only => sqlite_audit_log_is_append_only, postgres_audit_log_is_append_only;
     sign_in_throttle => sqlite_sign_in_throttle, postgres_sign_in_throttle;
@@ -233,6 +234,61 @@ async fn sessions_lifecycle(store: &dyn Store) {
     let then = expired.expires_at - Duration::seconds(1);
     assert_eq!(ids(&store.open_sessions(alex.id, then).await.unwrap()), vec![newest.id, oldest.id, expired.id]);
     assert!(store.open_sessions(AccountId::new(), now).await.unwrap().is_empty());
+}
+
+async fn password_resets_are_single_use(store: &dyn Store) {
+    let now = now();
+    let erin = account("erin@example.org");
+    let finn = account("finn@example.org");
+    store.insert_account(&erin).await.unwrap();
+    store.insert_account(&finn).await.unwrap();
+    let link = |account_id, created_at: DateTime<Utc>| PasswordReset {
+        token_hash: Uuid::now_v7().as_bytes().repeat(2),
+        account_id,
+        created_at,
+        expires_at: created_at + Duration::hours(1),
+        used_at: None,
+    };
+    let first = link(erin.id, now - Duration::minutes(10));
+    let second = link(erin.id, now - Duration::minutes(5));
+    let expired = link(erin.id, now - Duration::hours(2));
+    let finns = link(finn.id, now);
+    for r in [&first, &second, &expired, &finns] {
+        store.insert_password_reset(r).await.unwrap();
+    }
+    assert!(matches!(store.insert_password_reset(&first).await, Err(StoreError::Conflict(_))));
+    let erins_sessions = [session(erin.id, now), session(erin.id, now)];
+    for s in &erins_sessions {
+        store.insert_session(s).await.unwrap();
+    }
+    let finns_session = session(finn.id, now);
+    store.insert_session(&finns_session).await.unwrap();
+
+    assert_eq!(store.usable_password_reset(&first.token_hash, now).await.unwrap(), erin.id);
+    assert!(matches!(store.usable_password_reset(&expired.token_hash, now).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.usable_password_reset(&[7; 32], now).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.complete_password_reset(&expired.token_hash, "$argon2id$expired", now).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let at = now + Duration::seconds(1);
+    assert_eq!(store.complete_password_reset(&first.token_hash, "$argon2id$new", at).await.unwrap(), erin.id);
+    assert_eq!(store.account_by_id(erin.id).await.unwrap().password_hash, "$argon2id$new");
+    assert!(store.open_sessions(erin.id, at).await.unwrap().is_empty(), "every session of the account ends");
+    // Used once; the other open link of the same account is used up with it.
+    for used in [&first, &second] {
+        assert!(matches!(store.usable_password_reset(&used.token_hash, at).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            store.complete_password_reset(&used.token_hash, "$argon2id$again", at).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert_eq!(store.account_by_id(erin.id).await.unwrap().password_hash, "$argon2id$new");
+    // Someone else's account, sessions and link are untouched.
+    assert_eq!(store.account_by_id(finn.id).await.unwrap().password_hash, finn.password_hash);
+    assert_eq!(ids(&store.open_sessions(finn.id, at).await.unwrap()), vec![finns_session.id]);
+    assert_eq!(store.usable_password_reset(&finns.token_hash, at).await.unwrap(), finn.id);
 }
 
 async fn revoking_other_sessions(store: &dyn Store) {
@@ -1025,6 +1081,8 @@ impl TestDatabase {
     /// `None` (and a note on stderr) when no PostgreSQL server is configured.
     async fn postgres(test: &str) -> Option<Self> {
         let Ok(base) = std::env::var(POSTGRES_URL_VAR) else {
+            // In CI a missing PostgreSQL is a broken run, not a skipped test.
+            assert!(std::env::var_os("CI").is_none(), "CI is set but {POSTGRES_URL_VAR} is not: {test} cannot run");
             eprintln!("skipped {test}: set {POSTGRES_URL_VAR} to run it against PostgreSQL");
             return None;
         };

@@ -191,6 +191,34 @@ pub trait SignInThrottleStore: Send + Sync {
     async fn prune_sign_in_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// A password reset link. Only a hash of its token is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasswordReset {
+    /// SHA-256 of the token in the emailed link.
+    pub token_hash: Vec<u8>,
+    pub account_id: AccountId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// Password reset links.
+#[async_trait]
+pub trait PasswordResetStore: Send + Sync {
+    async fn insert_password_reset(&self, reset: &PasswordReset) -> StoreResult<()>;
+    /// The account of a link that is unused and unexpired at `now`; `NotFound` otherwise.
+    async fn usable_password_reset(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<AccountId>;
+    /// In one transaction: uses the link (if still unused and unexpired, else `NotFound`),
+    /// sets the new password hash, ends every session of the account and every other
+    /// open link. Returns the account.
+    async fn complete_password_reset(
+        &self,
+        token_hash: &[u8],
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccountId>;
+}
+
 /// Linked couples.
 #[async_trait]
 pub trait CoupleStore: Send + Sync {
@@ -206,6 +234,7 @@ pub trait Store:
     + SessionStore
     + AuditStore
     + SignInThrottleStore
+    + PasswordResetStore
     + CoupleStore
     + TherapistStore
     + IntakeStore

@@ -107,7 +107,7 @@ impl From<AppError> for Problem {
             AppError::TooManyAttempts { retry_after } => {
                 let mut p = Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "Too many failed sign-in attempts. Please wait a little and try again.",
+                    "Too many attempts. Please wait a little and try again.",
                 )
                 .typed("too-many-attempts", "Too many attempts");
                 p.retry_after = Some(retry_after.as_secs().max(1));

@@ -1,9 +1,10 @@
-//! `POST /api/v1/auth/token` (sign in) and `DELETE /api/v1/auth/token` (sign out).
+//! `POST /api/v1/auth/token` (sign in), `DELETE /api/v1/auth/token` (sign out)
+//! and password resets by email.
 
 use crate::http::auth::{ApiUser, ClientContext};
 use crate::http::json::ApiJson;
 use crate::http::{AppState, Problem};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -59,5 +60,60 @@ pub async fn delete_token(
     ApiUser(who): ApiUser,
 ) -> Result<StatusCode, Problem> {
     state.app.sign_out(&who, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Asks for a password reset link.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+/// A new password, set through a reset link.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewPasswordRequest {
+    /// 12–256 characters, not a commonly used password.
+    pub new_password: String,
+}
+
+/// Email a password reset link. The answer is the same whether or not an
+/// account has this email; the link (`/reset-password/{token}`) works once, for an hour.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "If an account has this email, a link is on its way"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an email address", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests for this email or from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn request_password_reset(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    ApiJson(body): ApiJson<PasswordResetRequest>,
+) -> Result<StatusCode, Problem> {
+    state.app.request_password_reset(&body.email, &ctx).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Set a new password with the token from a reset link. Every session and
+/// API token of the account ends.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/{token}", tag = "auth",
+    params(("token" = String, Path, description = "The token from the emailed link")),
+    request_body = NewPasswordRequest,
+    responses(
+        (status = 204, description = "Password changed; every session ended"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Unknown, used or expired link (urn:rapport:problem:gone)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The new password is too weak", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    Path(token): Path<String>,
+    ApiJson(body): ApiJson<NewPasswordRequest>,
+) -> Result<StatusCode, Problem> {
+    state.app.reset_password(&token, &body.new_password, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }

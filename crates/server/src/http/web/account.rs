@@ -31,6 +31,8 @@ struct SignInPage {
     chrome: Chrome,
     email: String,
     error: Option<String>,
+    /// Too many attempts: the error offers a password reset.
+    throttled: bool,
     /// A local page to go to afterwards (e.g. a partner's invitation), or "".
     next: String,
 }
@@ -53,6 +55,8 @@ pub struct Next {
     next: Option<String>,
     signed_out: Option<String>,
     invited: Option<String>,
+    password_reset: Option<String>,
+    created: Option<String>,
 }
 
 impl Next {
@@ -80,7 +84,11 @@ fn with_next(path: &str, next: &str) -> String {
     if next.is_empty() {
         path.to_owned()
     } else {
-        format!("{path}?next={}", next.replace('%', "%25").replace('&', "%26").replace('?', "%3F").replace('#', "%23"))
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!(
+            "{path}{sep}next={}",
+            next.replace('%', "%25").replace('&', "%26").replace('?', "%3F").replace('#', "%23")
+        )
     }
 }
 
@@ -144,7 +152,11 @@ pub async fn sign_up(
             let to = local_path(Some(&form.next)).unwrap_or("/home?welcome=1");
             return match state.app.sign_in(&form.email, &form.password, SessionKind::Browser, &ctx).await {
                 Ok(signed_in) => start_session(&state, signed_in.token.expose(), to),
-                Err(_) => Redirect::to("/sign-in").into_response(),
+                // The account exists; say so rather than leave them wondering.
+                Err(_) => {
+                    Redirect::to(&with_next("/sign-in?created=1", local_path(Some(&form.next)).unwrap_or_default()))
+                        .into_response()
+                }
             };
         }
         Err(AppError::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
@@ -183,13 +195,17 @@ pub async fn sign_in_page(
     }
     let (csrf, cookie) = anonymous_token(&headers, state.http.tls_proxy);
     let mut chrome = Chrome::anonymous("Sign in", csrf);
-    if query.signed_out.is_some() {
+    if query.password_reset.is_some() {
+        chrome.notice = Some("Your new password is saved, and you're signed out everywhere. Sign in with it now.");
+    } else if query.created.is_some() {
+        chrome.notice = Some("Your account is ready. Sign in to continue.");
+    } else if query.signed_out.is_some() {
         chrome.notice = Some("You're signed out. Take care of yourself.");
     } else if query.invited.is_some() && !next.is_empty() {
         chrome.notice =
             Some("Sign in, or create an account, to see your partner's invitation. We'll bring you back to it.");
     }
-    let page = SignInPage { chrome, email: String::new(), error: None, next };
+    let page = SignInPage { chrome, email: String::new(), error: None, throttled: false, next };
     with_cookie(render(StatusCode::OK, &page), cookie)
 }
 
@@ -209,33 +225,37 @@ pub async fn sign_in(
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<SignInForm>,
 ) -> Response {
-    let (status, message, retry_after) = match state
-        .app
-        .sign_in(&form.email, &form.password, SessionKind::Browser, &ctx)
-        .await
-    {
-        Ok(signed_in) => {
-            let to = local_path(Some(&form.next)).unwrap_or("/home");
-            return start_session(&state, signed_in.token.expose(), to);
-        }
-        Err(AppError::InvalidCredentials) => (
-            StatusCode::UNAUTHORIZED,
-            "That email and password don't match an account. Please check them and try again.".to_owned(),
-            None,
-        ),
-        Err(AppError::TooManyAttempts { retry_after }) => {
-            let minutes = retry_after.as_secs().div_ceil(60);
-            (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("There have been too many attempts to sign in. For your safety, please wait about {minutes} minute(s) and try again."),
-                    Some(retry_after.as_secs().max(1)),
-                )
-        }
-        Err(e) => return super::app_error_page(e),
-    };
+    let (status, message, retry_after) =
+        match state.app.sign_in(&form.email, &form.password, SessionKind::Browser, &ctx).await {
+            Ok(signed_in) => {
+                let to = local_path(Some(&form.next)).unwrap_or("/home");
+                return start_session(&state, signed_in.token.expose(), to);
+            }
+            Err(AppError::InvalidCredentials) => (
+                StatusCode::UNAUTHORIZED,
+                "That email and password don't match an account. Please check them and try again.".to_owned(),
+                None,
+            ),
+            Err(AppError::TooManyAttempts { retry_after }) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "There have been too many attempts to sign in to this account. For your safety, please try again \
+                 in {}, or reset your password now.",
+                    super::password_reset::wait_in_words(retry_after)
+                ),
+                Some(retry_after.as_secs().max(1)),
+            ),
+            Err(e) => return super::app_error_page(e),
+        };
     let (csrf, cookie) = anonymous_token(&headers, state.http.tls_proxy);
     let next = local_path(Some(&form.next)).unwrap_or_default().to_owned();
-    let page = SignInPage { chrome: Chrome::anonymous("Sign in", csrf), email: form.email, error: Some(message), next };
+    let page = SignInPage {
+        chrome: Chrome::anonymous("Sign in", csrf),
+        email: form.email,
+        error: Some(message),
+        throttled: retry_after.is_some(),
+        next,
+    };
     let mut response = with_cookie(render(status, &page), cookie);
     if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, secs.into());
