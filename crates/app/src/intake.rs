@@ -82,15 +82,15 @@ const SHOWN: usize = 3;
 const CANDIDATE_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 
 #[derive(Serialize, Deserialize)]
-struct SensitiveIntake {
-    concerns: Vec<Concern>,
-    note: String,
+pub(crate) struct SensitiveIntake {
+    pub(crate) concerns: Vec<Concern>,
+    pub(crate) note: String,
     #[serde(default)]
-    goals: String,
-    safety: SafetyAnswers,
+    pub(crate) goals: String,
+    pub(crate) safety: SafetyAnswers,
 }
 
-fn sealing_context(account: AccountId) -> String {
+pub(crate) fn sealing_context(account: AccountId) -> String {
     format!("intake:{account}")
 }
 
@@ -190,17 +190,14 @@ impl App {
         })
     }
 
-    async fn read_intake(
-        &self,
-        who: &Authenticated,
-        ctx: &RequestContext,
-    ) -> Result<Option<(Intake, SensitiveIntake)>, AppError> {
+    /// The caller's own intake. Reading one's own answers is not an access by
+    /// someone else, so it is not listed in their audit trail.
+    async fn read_intake(&self, who: &Authenticated) -> Result<Option<(Intake, SensitiveIntake)>, AppError> {
         let me = who.account_id();
         let Some(intake) = self.store.intake_of(me).await? else { return Ok(None) };
         let plaintext = self.unseal(&intake.sensitive, &sealing_context(me)).await?;
         let sensitive: SensitiveIntake =
             serde_json::from_slice(&plaintext).map_err(|e| AppError::Internal(format!("intake: {e}")))?;
-        self.audit(Some(me), AuditAction::IntakeRead, Some(me), "intake", None, ctx).await?;
         Ok(Some((intake, sensitive)))
     }
 
@@ -296,12 +293,12 @@ impl App {
     async fn seeker(
         &self,
         who: &Authenticated,
-        ctx: &RequestContext,
+        _ctx: &RequestContext,
         leave_out: &[AccountId],
     ) -> Result<Option<(Seeker, MatchDay)>, AppError> {
         who.authorize(Action::SeekCare)?;
         let me = who.account_id();
-        let Some((intake, sensitive)) = self.read_intake(who, ctx).await? else { return Ok(None) };
+        let Some((intake, sensitive)) = self.read_intake(who).await? else { return Ok(None) };
         let today = self.now().date_naive();
         // A safety concern about a partner means individual support, never joint work by default.
         let kind = if sensitive.safety.relationship_safety { SeekerKind::Individual } else { intake.kind };

@@ -291,10 +291,10 @@ impl App {
         };
         if !stored.is_empty() {
             for other in self.store.room_members(room).await?.into_iter().filter(|m| m.account_id != who.account_id()) {
-                self.audit(
-                    Some(who.account_id()),
+                self.audit_read(
+                    who.account_id(),
                     AuditAction::RoomHistoryRead,
-                    Some(other.account_id),
+                    other.account_id,
                     "room",
                     Some(room.to_string()),
                     ctx,
@@ -797,17 +797,15 @@ impl App {
         let meta = stored.attachment.clone().ok_or(AppError::NotFound)?;
         let sealed: Sealed = self.store.attachment_bytes(id).await?;
         let bytes = self.unseal(&sealed, &attachment_context(id)).await?;
-        if stored.sender_id != who.account_id() {
-            self.audit(
-                Some(who.account_id()),
-                AuditAction::AttachmentRead,
-                Some(stored.sender_id),
-                "attachment",
-                Some(id.to_string()),
-                ctx,
-            )
-            .await?;
-        }
+        self.audit_read(
+            who.account_id(),
+            AuditAction::AttachmentRead,
+            stored.sender_id,
+            "attachment",
+            Some(id.to_string()),
+            ctx,
+        )
+        .await?;
         Ok((meta, bytes))
     }
 

@@ -29,6 +29,9 @@ mod choose;
 #[path = "care/access.rs"]
 mod access;
 
+#[path = "care/shared_intake.rs"]
+mod shared_intake;
+
 #[path = "care/safety.rs"]
 mod safety;
 

@@ -113,3 +113,50 @@ impl FromRequestParts<AppState> for MaybeWebUser {
         Ok(MaybeWebUser(WebUser::from_request_parts(parts, state).await.ok()))
     }
 }
+
+/// Why a role-only page refused: not signed in, or not the role the page is for.
+pub enum RoleRejection {
+    SignIn(SignInRedirect),
+    /// Signed in with another role: the page does not exist for them.
+    NotFound(Box<WebUser>),
+}
+
+impl IntoResponse for RoleRejection {
+    fn into_response(self) -> Response {
+        match self {
+            RoleRejection::SignIn(r) => r.into_response(),
+            RoleRejection::NotFound(user) => super::web::not_found_page_for(Some(&user)),
+        }
+    }
+}
+
+macro_rules! role_user {
+    ($(#[$doc:meta])* $name:ident, $role:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub WebUser);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = RoleRejection;
+
+            async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+                let user = WebUser::from_request_parts(parts, state).await.map_err(RoleRejection::SignIn)?;
+                if user.account.role == $role {
+                    Ok($name(user))
+                } else {
+                    Err(RoleRejection::NotFound(Box::new(user)))
+                }
+            }
+        }
+    };
+}
+
+role_user!(
+    /// A signed-in client, for pages that only clients have.
+    ClientUser,
+    rapport_domain::Role::Client
+);
+role_user!(
+    /// A signed-in therapist, for pages that only therapists have.
+    TherapistUser,
+    rapport_domain::Role::Therapist
+);

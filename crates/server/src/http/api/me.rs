@@ -82,10 +82,11 @@ pub struct AuditEventView {
     pub action: String,
     /// Plain words.
     pub description: String,
-    /// Who acted: "You", a name, or null when nobody was signed in.
+    /// Who acted: "You", a name (a therapist's professional name), or null when nobody was signed in.
     pub actor: Option<String>,
     pub record_kind: String,
     pub record_id: Option<String>,
+    /// The address, for what you did yourself only; never someone else's.
     pub ip: Option<String>,
 }
 
@@ -181,6 +182,21 @@ pub async fn list_sessions(State(state): State<AppState>, ApiUser(who): ApiUser)
     }))
 }
 
+/// Sign out every other session and API token of yours; this one stays signed in.
+#[utoipa::path(delete, path = "/api/v1/me/sessions", tag = "me", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every other session ended"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    ApiUser(who): ApiUser,
+) -> Result<StatusCode, Problem> {
+    state.app.sign_out_other_sessions(&who, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Sign out one of your sessions.
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Session id")),
@@ -224,7 +240,7 @@ pub async fn audit_events(
                 id: e.event.id.as_uuid(),
                 at: e.event.at,
                 action: e.event.action.as_str().to_owned(),
-                description: e.event.action.describe().to_owned(),
+                description: e.description,
                 actor: e.actor_name,
                 record_kind: e.event.record_kind,
                 record_id: e.event.record_id,

@@ -40,6 +40,12 @@ pub struct WindowDto {
     pub end: String,
 }
 
+impl From<&rapport_domain::availability::WeeklyWindow> for WindowDto {
+    fn from(w: &rapport_domain::availability::WeeklyWindow) -> Self {
+        WindowDto { weekday: weekday_id(w.weekday).to_owned(), start: w.start_text(), end: w.end_text() }
+    }
+}
+
 impl From<WindowDto> for WindowInput {
     fn from(w: WindowDto) -> Self {
         WindowInput { weekday: w.weekday, start: w.start, end: w.end }
@@ -142,15 +148,7 @@ impl From<TherapistProfile> for ApplicationView {
             modalities: p.modalities,
             works_with_couples: p.works_with_couples,
             time_zone: p.time_zone.name().to_owned(),
-            weekly_availability: p
-                .weekly_availability
-                .iter()
-                .map(|w| WindowDto {
-                    weekday: weekday_id(w.weekday).to_owned(),
-                    start: w.start_text(),
-                    end: w.end_text(),
-                })
-                .collect(),
+            weekly_availability: p.weekly_availability.iter().map(WindowDto::from).collect(),
             capacity: p.capacity,
             accepting_new_clients: p.accepting_new_clients,
             submitted_at: p.submitted_at,

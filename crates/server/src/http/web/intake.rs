@@ -5,8 +5,8 @@ use super::form::{
     choices, filled_windows, numbered, window_errors, window_rows, Choice, ErrorLink, FormErrors, FormFields,
     NumberedWindow, WindowRow, WEEKDAYS,
 };
-use super::{app_error_page, not_found_page, render, Chrome};
-use crate::http::auth::{ClientContext, WebUser};
+use super::{app_error_page, render, Chrome};
+use crate::http::auth::{ClientContext, ClientUser, WebUser};
 use crate::http::csrf::CsrfForm;
 use crate::http::AppState;
 use askama::Template;
@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use rapport_app::{AppError, IntakeInput, SafetyAnswers};
 use rapport_domain::taxonomy::{Approach, Concern, Modality};
-use rapport_domain::{FieldErrors, Role};
+use rapport_domain::FieldErrors;
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -46,11 +46,6 @@ const COMMON_PLACES: &[(&str, &str)] = &[
 const GENDER_PREFERENCES: &[(&str, &str)] =
     &[("woman", "A woman"), ("man", "A man"), ("non_binary", "A non-binary therapist")];
 
-/// Intake is for people looking for help; therapists and admins never see it.
-fn seeks_care(user: &WebUser) -> bool {
-    user.account.role == Role::Client
-}
-
 #[derive(Template)]
 #[template(path = "intake_consent.html")]
 struct ConsentPage {
@@ -59,10 +54,8 @@ struct ConsentPage {
     error: Option<String>,
 }
 
-pub async fn consent(State(state): State<AppState>, user: WebUser) -> Response {
-    if !seeks_care(&user) {
-        return not_found_page();
-    }
+/// Intake is for people looking for help; therapists and admins never see it (`ClientUser`).
+pub async fn consent(State(state): State<AppState>, ClientUser(user): ClientUser) -> Response {
     let done_before = match state.app.has_intake(&user.auth).await {
         Ok(d) => d,
         Err(e) => return app_error_page(e),
@@ -177,12 +170,9 @@ pub struct ConsentGiven {
 }
 
 pub async fn questions(
-    user: WebUser,
+    ClientUser(user): ClientUser,
     consent: Result<axum::extract::Query<ConsentGiven>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if !seeks_care(&user) {
-        return not_found_page();
-    }
     // The questions come only after the privacy notice has been accepted.
     if consent.ok().and_then(|c| c.0.consent).as_deref() != Some("yes") {
         return Redirect::to("/intake").into_response();
@@ -202,12 +192,9 @@ struct SupportPage {
 pub async fn submit(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
-    if !seeks_care(&user) {
-        return not_found_page();
-    }
     let form = FormFields::new(pairs);
     let answers = Answers::from_post(&form);
     let (time_windows, window_map, partial) = filled_windows(&answers.windows, "preferences.time_windows");

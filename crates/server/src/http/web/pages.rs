@@ -67,12 +67,14 @@ struct Care {
     therapist: Option<String>,
     /// Whether a client has answered the intake questions.
     intake_done: bool,
-    /// A therapist's current clients.
-    clients: Vec<String>,
+    /// A therapist's current clients: everyone in their care teams, both partners of a couple.
+    clients: Vec<ClientLink>,
     /// Where the person's own therapist application stands, if they applied.
     application: Option<ApplicationStatus>,
     /// Applications waiting for an admin.
     waiting: usize,
+    /// A therapist's name as clients see it.
+    professional_name: Option<String>,
 }
 
 impl Care {
@@ -89,8 +91,15 @@ impl Care {
                 care.application = app.my_therapist_profile(who).await?.map(|p| p.status);
             }
             Role::Therapist => {
-                care.clients = app.my_clients(who).await?.into_iter().map(|(_, name)| name).collect();
-                care.application = app.my_therapist_profile(who).await?.map(|p| p.status);
+                care.clients = app
+                    .my_caseload(who)
+                    .await?
+                    .into_iter()
+                    .map(|(team, id, name)| ClientLink { id: id.to_string(), name, couple: team.couple_id.is_some() })
+                    .collect();
+                let profile = app.my_therapist_profile(who).await?;
+                care.application = profile.as_ref().map(|p| p.status);
+                care.professional_name = profile.map(|p| p.professional_name);
             }
         }
         Ok(care)
@@ -112,6 +121,44 @@ impl Care {
             ApplicationStatus::Approved => "verified",
             ApplicationStatus::Rejected => "not approved yet; see why",
         })
+    }
+}
+
+/// One person in a therapist's care, linking to what they shared.
+struct ClientLink {
+    id: String,
+    name: String,
+    couple: bool,
+}
+
+/// The name a person is greeted by: a therapist's professional name, else the
+/// first word of the name they gave (never a bare title such as "Dr.").
+fn greeting_name(display_name: &str, professional_name: Option<&str>) -> String {
+    if let Some(name) = professional_name {
+        return name.to_owned();
+    }
+    const TITLES: [&str; 8] = ["dr", "mr", "mrs", "ms", "mx", "miss", "prof", "rev"];
+    let mut words = display_name.split_whitespace();
+    match words.next() {
+        Some(first) if TITLES.contains(&first.trim_end_matches('.').to_lowercase().as_str()) => {
+            display_name.trim().to_owned()
+        }
+        Some(first) => first.to_owned(),
+        None => "there".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::greeting_name;
+
+    #[test]
+    fn greets_by_the_name_given_never_a_bare_title() {
+        assert_eq!(greeting_name("Amara Okafor", None), "Amara");
+        assert_eq!(greeting_name("Dr. Amara Okafor", None), "Dr. Amara Okafor");
+        assert_eq!(greeting_name("dr amara", None), "dr amara");
+        assert_eq!(greeting_name("Dr. Amara Okafor", Some("Dr. Amara Okafor, LMFT")), "Dr. Amara Okafor, LMFT");
+        assert_eq!(greeting_name("Drew Lee", None), "Drew");
     }
 }
 
@@ -168,7 +215,7 @@ pub async fn home(
     let tz = user.account.time_zone;
     let page = HomePage {
         notices,
-        first_name: user.account.display_name.as_str().split_whitespace().next().unwrap_or("there").to_owned(),
+        first_name: greeting_name(user.account.display_name.as_str(), care.professional_name.as_deref()),
         role: user.account.role,
         partner,
         session_ends: tz.format(user.auth.session_expires_at()),

@@ -23,6 +23,7 @@ fn notice(done: &Done) -> Option<&'static str> {
         Some("profile") => Some("Your profile is saved."),
         Some("password") => Some("Your password is changed. Any other devices were signed out."),
         Some("session") => Some("That session is signed out."),
+        Some("others") => Some("Every other session is signed out. This one stays signed in."),
         Some("notifications") => Some("Your notification choices are saved."),
         _ => None,
     }
@@ -285,9 +286,21 @@ pub async fn revoke_session(
     }
 }
 
+pub async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    user: WebUser,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    match state.app.sign_out_other_sessions(&user.auth, &ctx).await {
+        Ok(_) => Redirect::to("/settings/sessions?saved=others").into_response(),
+        Err(e) => app_error_page(e),
+    }
+}
+
 struct AccessRow {
     when: String,
-    what: &'static str,
+    what: String,
     who: String,
     from: String,
 }
@@ -323,9 +336,9 @@ pub async fn access_log(
         .into_iter()
         .map(|e| AccessRow {
             when: tz.format(e.event.at),
-            what: e.event.action.describe(),
+            what: e.description,
             who: e.actor_name.unwrap_or_else(|| "Someone not signed in".to_owned()),
-            from: e.event.ip.unwrap_or_else(|| "unknown".to_owned()),
+            from: e.event.ip.unwrap_or_default(),
         })
         .collect();
     render(StatusCode::OK, &AccessLogPage { chrome: Chrome::signed_in("Who accessed my data", &user), rows, next })

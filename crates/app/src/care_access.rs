@@ -1,0 +1,144 @@
+//! A therapist's access to one client, resolved once into a value that the
+//! care use cases take: "the client's current therapist" is decided here only.
+
+use crate::intake::{sealing_context, SafetyAnswers, SensitiveIntake};
+use crate::sessions::Authenticated;
+use crate::{App, AppError, RequestContext};
+use chrono::{DateTime, Utc};
+use rapport_domain::availability::WeeklyWindow;
+use rapport_domain::matching::SeekerKind;
+use rapport_domain::taxonomy::{Approach, Concern, Gender, Modality};
+use rapport_domain::{AccountId, AuditAction, Jurisdiction, Language, Role, TimeZone};
+use rapport_store::CareTeam;
+
+/// Proof that the caller is the current therapist of `client`. Only
+/// [`App::care_access`] makes one.
+#[derive(Debug, Clone)]
+pub struct CareAccess {
+    therapist: AccountId,
+    client: AccountId,
+    team: CareTeam,
+}
+
+impl CareAccess {
+    /// The client this access is to.
+    pub fn client(&self) -> AccountId {
+        self.client
+    }
+    /// The care team through which the therapist has access.
+    pub fn team(&self) -> &CareTeam {
+        &self.team
+    }
+}
+
+/// What a client shared at intake, as their therapist sees it.
+#[derive(Debug, Clone)]
+pub struct SharedIntake {
+    pub client_id: AccountId,
+    pub client_name: String,
+    pub kind: SeekerKind,
+    pub jurisdiction: Jurisdiction,
+    pub languages: Vec<Language>,
+    pub concerns: Vec<Concern>,
+    /// In their own words.
+    pub note: String,
+    /// What they would like to be different.
+    pub goals: String,
+    pub modalities: Vec<Modality>,
+    pub approaches: Vec<Approach>,
+    pub therapist_gender: Option<Gender>,
+    pub time_zone: TimeZone,
+    pub time_windows: Vec<WeeklyWindow>,
+    /// The client's own private safety answers; only ever shown to their therapist.
+    pub safety: SafetyAnswers,
+    pub submitted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl App {
+    /// The caller's access to `client` as their current therapist: an active care
+    /// team of the caller's that is the client's own, or their couple's. Anyone
+    /// else learns nothing: `NotFound`.
+    #[tracing::instrument(skip_all)]
+    pub async fn care_access(&self, who: &Authenticated, client: AccountId) -> Result<CareAccess, AppError> {
+        if who.actor().role != Role::Therapist {
+            return Err(AppError::NotFound);
+        }
+        let me = who.account_id();
+        let couple = self.store.couple_of(client).await?.map(|c| c.id);
+        let team = self
+            .store
+            .active_clients_of(me)
+            .await?
+            .into_iter()
+            .find(|t| t.client_id == client || (couple.is_some() && t.couple_id == couple))
+            .ok_or(AppError::NotFound)?;
+        Ok(CareAccess { therapist: me, client, team })
+    }
+
+    /// Every person in the caller's care: each care team's client and, for a
+    /// couple, both partners. Names as the clients gave them.
+    #[tracing::instrument(skip_all)]
+    pub async fn my_caseload(&self, who: &Authenticated) -> Result<Vec<(CareTeam, AccountId, String)>, AppError> {
+        if who.actor().role != Role::Therapist {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for team in self.store.active_clients_of(who.account_id()).await? {
+            let mut people = vec![team.client_id];
+            if let Some(couple) = team.couple_id {
+                let couple = self.store.couple(couple).await?;
+                people.extend([couple.partner_a, couple.partner_b].into_iter().filter(|p| *p != team.client_id));
+            }
+            for person in people {
+                // A partner who has left the couple is no longer in this care.
+                if person != team.client_id && self.care_access(who, person).await.is_err() {
+                    continue;
+                }
+                let name = self.store.account_by_id(person).await?.display_name.to_string();
+                out.push((team.clone(), person, name));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The client's name, as they gave it.
+    pub async fn client_name(&self, access: &CareAccess) -> Result<String, AppError> {
+        Ok(self.store.account_by_id(access.client).await?.display_name.to_string())
+    }
+
+    /// The intake a client shared with their therapist. The read is audit-logged
+    /// for the client to see (at most once an hour per therapist).
+    #[tracing::instrument(skip_all)]
+    pub async fn client_intake(
+        &self,
+        access: &CareAccess,
+        ctx: &RequestContext,
+    ) -> Result<Option<SharedIntake>, AppError> {
+        let client = access.client;
+        let Some(intake) = self.store.intake_of(client).await? else { return Ok(None) };
+        let plaintext = self.unseal(&intake.sensitive, &sealing_context(client)).await?;
+        let sensitive: SensitiveIntake =
+            serde_json::from_slice(&plaintext).map_err(|e| AppError::Internal(format!("intake: {e}")))?;
+        self.audit_read(access.therapist, AuditAction::IntakeRead, client, "intake", None, ctx).await?;
+        let client_name = self.store.account_by_id(client).await?.display_name.to_string();
+        Ok(Some(SharedIntake {
+            client_id: client,
+            client_name,
+            kind: intake.kind,
+            jurisdiction: intake.jurisdiction,
+            languages: intake.languages,
+            concerns: sensitive.concerns,
+            note: sensitive.note,
+            goals: sensitive.goals,
+            modalities: intake.modalities,
+            approaches: intake.approaches,
+            therapist_gender: intake.therapist_gender,
+            time_zone: intake.time_zone,
+            time_windows: intake.time_windows,
+            safety: sensitive.safety,
+            submitted_at: intake.created_at,
+            updated_at: intake.updated_at,
+        }))
+    }
+}
