@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod care_access;
 mod clock;
 mod demo;
 mod error;
@@ -13,6 +14,7 @@ pub mod mail;
 mod notices;
 mod notifications;
 mod partners;
+mod password_reset;
 mod passwords;
 mod realtime;
 mod rooms;
@@ -23,6 +25,7 @@ mod vault;
 
 pub use accounts::{ProfileChange, SignUp};
 pub use audit::AuditEntry;
+pub use care_access::{CareAccess, SharedIntake};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use demo::{DemoLogin, DEMO_PASSWORD};
 pub use error::AppError;
@@ -32,6 +35,7 @@ pub use keys::KeyRotation;
 pub use notices::{LicenseCheckReport, EXPIRY_WARNING_DAYS};
 pub use notifications::{JobReport, EMAIL_AFTER};
 pub use partners::{CoupleView, InvitationPreview, InvitationState, NewInvitation};
+pub use password_reset::RESET_LINK_GONE;
 pub use realtime::{Frame, Hub, LiveEvent, LiveKind, MessageView, Subscription, CONNECTION_QUEUE};
 pub use rooms::{AttachmentUpload, MemberView, RoomSummary, RoomView};
 pub use sessions::{Authenticated, SignedIn};
@@ -51,10 +55,17 @@ pub struct AppConfig {
     pub session_idle_timeout: Duration,
     /// A session ends this long after sign-in, however active.
     pub session_lifetime: Duration,
-    /// Failed sign-ins allowed per account and per client IP within the window.
+    /// Failed sign-ins allowed per account within `sign_in_window`.
     pub sign_in_max_failures: u32,
-    /// The throttling window.
+    /// The per-account throttling window.
     pub sign_in_window: Duration,
+    /// Failed sign-ins allowed from one client address within `sign_in_ip_window`,
+    /// over all accounts: high, so people sharing a network are not locked out.
+    pub sign_in_ip_max_failures: u32,
+    /// The per-address throttling window.
+    pub sign_in_ip_window: Duration,
+    /// How long a password reset link can be used.
+    pub password_reset_lifetime: Duration,
     /// The address people use to reach Rapport, for links in emails.
     pub public_url: String,
     /// The sender of Rapport's emails.
@@ -68,6 +79,9 @@ impl Default for AppConfig {
             session_lifetime: Duration::from_secs(12 * 60 * 60),
             sign_in_max_failures: 10,
             sign_in_window: Duration::from_secs(15 * 60),
+            sign_in_ip_max_failures: 100,
+            sign_in_ip_window: Duration::from_secs(60 * 60),
+            password_reset_lifetime: Duration::from_secs(60 * 60),
             public_url: "http://127.0.0.1:8080".into(),
             mail_from: "Rapport <no-reply@rapport.invalid>".into(),
         }
@@ -98,6 +112,8 @@ pub struct App {
         >,
     >,
     rooms_recently_queued: Arc<std::sync::Mutex<std::collections::HashMap<rapport_domain::RoomId, std::time::Instant>>>,
+    /// Reads of others' data audit-logged lately, so each shows once an hour.
+    recent_reads: audit::RecentReads,
 }
 
 impl App {
@@ -113,6 +129,7 @@ impl App {
             mailer: None,
             recently_queued: Arc::default(),
             rooms_recently_queued: Arc::default(),
+            recent_reads: audit::recent_reads(),
         }
     }
 

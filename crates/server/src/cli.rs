@@ -82,6 +82,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     writeln!(out, "Rapport is serving at http://{}", application.local_addr())?;
+    if let Some(addr) = application.metrics_addr() {
+        writeln!(out, "Metrics are served at http://{addr}/metrics")?;
+    }
     out.flush()?;
     drop(out);
     application.run_until(shutdown_signal()).await.context("the server stopped with an error")?;

@@ -115,7 +115,15 @@ pub struct ServeArgs {
     /// A session ends this long after sign-in, however active.
     #[arg(long, env = "RAPPORT_SESSION_LIFETIME", value_name = "DURATION", default_value = "12h", value_parser = parse_duration)]
     pub session_lifetime: Duration,
-    /// Failed sign-ins allowed per account and per client IP in 15 minutes; the next is refused.
+    /// Serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9090), for
+    /// the monitoring network only. Off by default.
+    #[arg(long, env = "RAPPORT_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Serve /metrics on the main address too, to requests with `Authorization: Bearer TOKEN`
+    /// (at least 32 characters). Without it, /metrics is not served there.
+    #[arg(long, env = "RAPPORT_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<MetricsToken>,
+    /// Failed sign-ins allowed per account in 15 minutes; the next is refused (429) for that account only.
     #[arg(long, env = "RAPPORT_SIGN_IN_MAX_FAILURES", value_name = "N", default_value_t = 10)]
     pub sign_in_max_failures: u32,
     /// Largest accepted request body, in bytes (JSON and forms).
@@ -243,6 +251,33 @@ impl fmt::Debug for DatabaseUrl {
         let (scheme, rest) = self.0.split_once("://").unwrap_or(("?", ""));
         let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
         write!(f, "DatabaseUrl({scheme}://{host})")
+    }
+}
+
+/// A bearer token that unlocks `/metrics` on the public listener. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for MetricsToken {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.len() < 32 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("use at least 32 characters without spaces, e.g. from `openssl rand -hex 32`".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsToken(redacted)")
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Settings {
     pub smtp_url: Option<SmtpUrl>,
     /// How often background jobs (emails) are looked for.
     pub job_interval: std::time::Duration,
+    /// A separate address serving `/metrics` only; off when `None`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -45,10 +47,15 @@ impl Settings {
                 mail_from: args.mail_from.clone(),
                 ..AppConfig::default()
             },
-            http: HttpConfig { tls_proxy: args.tls_proxy, body_limit: args.body_limit },
+            http: HttpConfig {
+                tls_proxy: args.tls_proxy,
+                body_limit: args.body_limit,
+                metrics_token: args.metrics_token.clone(),
+            },
             master_key: args.master_key.clone(),
             smtp_url: args.smtp_url.clone(),
             job_interval: std::time::Duration::from_secs(15),
+            metrics_listen: args.metrics_listen,
         }
     }
 
@@ -64,6 +71,7 @@ impl Settings {
             master_key: None,
             smtp_url: None,
             job_interval: std::time::Duration::from_secs(15),
+            metrics_listen: None,
         }
     }
 }
@@ -109,6 +117,8 @@ async fn open_store_app(
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// The separate metrics listener and its router, when configured.
+    metrics: Option<(TcpListener, axum::Router)>,
     app: App,
     job_interval: std::time::Duration,
 }
@@ -141,8 +151,17 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("could not listen on {}", settings.listen))?;
-        let router = http::router(app.clone(), settings.http.clone());
-        Ok(Self { listener, router, app, job_interval: settings.job_interval })
+        let metrics = Arc::new(http::Metrics::default());
+        let router = http::router(app.clone(), settings.http.clone(), metrics.clone());
+        let metrics = match settings.metrics_listen {
+            Some(addr) => {
+                let listener =
+                    TcpListener::bind(addr).await.with_context(|| format!("could not listen for metrics on {addr}"))?;
+                Some((listener, http::metrics_router(metrics)))
+            }
+            None => None,
+        };
+        Ok(Self { listener, router, metrics, app, job_interval: settings.job_interval })
     }
 
     /// The port actually bound (useful with port 0).
@@ -155,6 +174,11 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
+    /// The address of the separate metrics listener, if configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    }
+
     /// The use cases, e.g. to seed demo data before serving.
     pub fn app(&self) -> &App {
         &self.app
@@ -165,6 +189,13 @@ impl Application {
         let app = self.app.clone();
         let maintenance = tokio::spawn(maintenance(app.clone()));
         let jobs = tokio::spawn(run_jobs(app.clone(), self.job_interval));
+        let metrics = self.metrics.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         // Realtime frames are small and must leave at once: no Nagle delay.
         let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
@@ -175,6 +206,9 @@ impl Application {
         let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
         maintenance.abort();
         jobs.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         app.close().await;
         result
     }

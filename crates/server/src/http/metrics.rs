@@ -2,13 +2,17 @@
 
 use super::AppState;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
+use subtle::ConstantTimeEq as _;
 
 const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
@@ -94,11 +98,27 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// `GET /metrics`.
-pub async fn render(State(state): State<AppState>) -> Response {
-    let mut response = state.metrics.exposition().into_response();
+fn exposition_response(metrics: &Metrics) -> Response {
+    let mut response = metrics.exposition().into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     response
+}
+
+/// `GET /metrics` on the public listener: only with the configured bearer
+/// token; to everyone else it does not exist.
+pub async fn render_for_bearer(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let presented = super::auth::bearer(&headers).unwrap_or_default().as_bytes();
+    match &state.http.metrics_token {
+        Some(token) if bool::from(presented.ct_eq(token.expose().as_bytes())) => exposition_response(&state.metrics),
+        _ => super::Problem::new(StatusCode::NOT_FOUND, "There is nothing at this address.").into_response(),
+    }
+}
+
+/// The router of the separate metrics listener (`--metrics-listen`): `/metrics` only.
+pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route("/metrics", get(|State(m): State<Arc<Metrics>>| async move { exposition_response(&m) }))
+        .with_state(metrics)
 }

@@ -12,7 +12,7 @@ mod problem;
 mod security;
 mod web;
 
-pub use metrics::Metrics;
+pub use metrics::{metrics_router, Metrics};
 pub use problem::Problem;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, State};
@@ -32,11 +32,13 @@ pub struct HttpConfig {
     pub tls_proxy: bool,
     /// Largest accepted request body in bytes.
     pub body_limit: usize,
+    /// With a token, `/metrics` is served on the main listener to that bearer only; without, not at all.
+    pub metrics_token: Option<crate::config::MetricsToken>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { tls_proxy: false, body_limit: 1024 * 1024 }
+        Self { tls_proxy: false, body_limit: 1024 * 1024, metrics_token: None }
     }
 }
 
@@ -49,16 +51,16 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
-/// The whole HTTP surface.
-pub fn router(app: App, http: HttpConfig) -> Router {
-    let state = AppState { app, http: Arc::new(http.clone()), metrics: Arc::new(Metrics::default()) };
+/// The whole HTTP surface, counting requests into `metrics`.
+pub fn router(app: App, http: HttpConfig, metrics: Arc<Metrics>) -> Router {
+    let state = AppState { app, http: Arc::new(http.clone()), metrics };
     let (api, _) = api::router().split_for_parts();
     Router::new()
         .merge(web::router())
         .merge(api)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics::render))
+        .route("/metrics", get(metrics::render_for_bearer))
         .route("/assets/{file}", get(assets::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

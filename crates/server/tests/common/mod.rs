@@ -11,6 +11,8 @@ use std::sync::Arc;
 pub struct TestServer {
     /// e.g. `http://127.0.0.1:43123`
     pub base: String,
+    /// The separate metrics listener's base URL, when one was configured.
+    pub metrics_base: Option<String>,
     pub app: App,
     pub clock: Option<Arc<ManualClock>>,
     dir: tempfile::TempDir,
@@ -38,8 +40,14 @@ impl Default for Options {
 }
 
 /// The PostgreSQL URL for tests, if this run has one.
+/// In CI (`CI` set) a missing PostgreSQL fails the test instead of skipping it.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("RAPPORT_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+    let url = std::env::var("RAPPORT_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    assert!(
+        url.is_some() || std::env::var_os("CI").is_none(),
+        "CI is set but RAPPORT_TEST_POSTGRES_URL is not: tests that need PostgreSQL cannot run"
+    );
+    url
 }
 
 fn with_search_path(url: &str, schema: &str) -> String {
@@ -85,12 +93,13 @@ impl TestServer {
         };
         let application = Application::build_with_clock(settings, clock).await.expect("build application");
         let base = format!("http://{}", application.local_addr());
+        let metrics_base = application.metrics_addr().map(|a| format!("http://{a}"));
         let app = application.app().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(application.run_until(async {
             let _ = stopped.await;
         }));
-        Some(Self { base, app, clock: manual, dir, stop: Some(stop), task: Some(task), pg_schema })
+        Some(Self { base, metrics_base, app, clock: manual, dir, stop: Some(stop), task: Some(task), pg_schema })
     }
 
     pub fn url(&self, path: &str) -> String {

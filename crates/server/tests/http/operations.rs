@@ -1,7 +1,7 @@
 //! Operations endpoints: readiness and Prometheus metrics that name routes,
 //! never the ids or tokens in paths.
 
-use crate::common::{api_client, TestServer};
+use crate::common::{api_client, Options, TestServer};
 use crate::support::*;
 use reqwest::{Method, StatusCode};
 
@@ -14,9 +14,65 @@ async fn ready_when_the_database_answers() {
     server.stop().await;
 }
 
+const METRICS_TOKEN: &str = "metrics-token-for-the-monitoring-system-0123456789";
+
+async fn server_with_metrics_token() -> TestServer {
+    TestServer::spawn_with(Options {
+        adjust: Box::new(|s| s.http.metrics_token = Some(METRICS_TOKEN.parse().unwrap())),
+        ..Options::default()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn metrics_are_not_served_to_the_public() {
+    // No token configured: /metrics does not exist on the public listener.
+    let server = TestServer::spawn().await;
+    let response = api_client().get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(!response.text().await.unwrap().contains("rapport_http_requests_total"));
+    server.stop().await;
+
+    // With a token, only its bearer gets them.
+    let server = server_with_metrics_token().await;
+    for auth in [None, Some("Bearer wrong-token-wrong-token-wrong-token-wrong"), Some("Basic abc")] {
+        let mut request = api_client().get(server.url("/metrics"));
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{auth:?}");
+    }
+    let response = api_client().get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_can_be_served_on_a_separate_listener() {
+    let server = TestServer::spawn_with(Options {
+        adjust: Box::new(|s| s.metrics_listen = Some("127.0.0.1:0".parse().unwrap())),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(me_status(&server, "not-a-token").await, StatusCode::UNAUTHORIZED);
+    let metrics = server.metrics_base.clone().expect("a metrics listener");
+    let text = api_client().get(format!("{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        text.lines().any(|l| l == r#"rapport_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1"#),
+        "{text}"
+    );
+    // The public listener still does not serve them.
+    let response = api_client().get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn metrics_count_requests_by_route_without_ids_or_tokens() {
-    let server = TestServer::spawn().await;
+    let server = server_with_metrics_token().await;
     sign_up(&server, "metrics@example.org", "Metrics").await;
     let token = sign_in(&server, "metrics@example.org", PASSWORD).await;
     for _ in 0..3 {
@@ -32,7 +88,7 @@ async fn metrics_count_requests_by_route_without_ids_or_tokens() {
     let response = api_client().get(server.url(&format!("/assets/{session_id}.js"))).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
-    let response = api_client().get(server.url("/metrics")).send().await.unwrap();
+    let response = api_client().get(server.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(content_type.starts_with("text/plain"), "{content_type}");

@@ -5,6 +5,7 @@
 mod accounts;
 mod auth;
 mod care;
+mod clients;
 mod couple;
 mod events;
 mod me;
@@ -35,7 +36,7 @@ use utoipa_axum::routes;
     components(schemas(Problem)),
     tags(
         (name = "accounts", description = "Signing up"),
-        (name = "auth", description = "API tokens"),
+        (name = "auth", description = "API tokens and password resets"),
         (name = "me", description = "Your own account, sessions and who accessed your data"),
         (name = "therapists", description = "Applying to practise on Rapport"),
         (name = "admin", description = "Verification of therapists (admins)"),
@@ -64,9 +65,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::create_account))
         .routes(routes!(auth::create_token, auth::delete_token))
+        .routes(routes!(auth::request_password_reset))
+        .routes(routes!(auth::reset_password))
         .routes(routes!(me::get_me, me::update_me))
         .routes(routes!(me::change_password))
-        .routes(routes!(me::list_sessions))
+        .routes(routes!(me::list_sessions, me::revoke_other_sessions))
         .routes(routes!(me::revoke_session))
         .routes(routes!(me::audit_events))
         .routes(routes!(me::notices))
@@ -80,6 +83,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(care::submit_intake))
         .routes(routes!(care::matches))
         .routes(routes!(care::choose))
+        .routes(routes!(clients::intake))
         .routes(routes!(couple::invite, couple::list_invitations))
         .routes(routes!(couple::revoke_invitation))
         .routes(routes!(couple::resend_invitation))

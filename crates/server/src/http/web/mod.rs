@@ -3,11 +3,13 @@
 
 mod account;
 mod apply;
+mod clients;
 mod couple;
 mod form;
 mod intake;
 mod matches;
 mod pages;
+mod password_reset;
 mod photo;
 mod rooms;
 mod settings;
@@ -37,16 +39,20 @@ pub fn router() -> Router<AppState> {
         .route("/sign-up", get(account::sign_up_page).post(account::sign_up))
         .route("/sign-in", get(account::sign_in_page).post(account::sign_in))
         .route("/sign-out", post(account::sign_out))
+        .route("/forgot-password", get(password_reset::forgot_page).post(password_reset::request))
+        .route("/reset-password/{token}", get(password_reset::reset_form).post(password_reset::reset))
         .route("/settings", get(settings::page))
         .route("/settings/profile", post(settings::update_profile))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/sessions", get(settings::sessions))
+        .route("/settings/sessions/revoke-others", post(settings::revoke_other_sessions))
         .route("/settings/sessions/{id}/revoke", post(settings::revoke_session))
         .route("/settings/access-log", get(settings::access_log))
         .route("/settings/notifications", post(settings::update_notifications))
         .route("/therapist/apply", get(apply::page).post(apply::submit))
         .route("/intake", get(intake::consent))
         .route("/intake/questions", get(intake::questions).post(intake::submit))
+        .route("/clients/{id}", get(clients::page))
         .route("/matches", get(matches::page))
         .route("/matches/{id}/choose", post(matches::choose))
         .route("/admin/therapists", get(verification::queue))
