@@ -74,9 +74,21 @@ impl Serialize for MessageView {
 pub enum LiveKind {
     Message(MessageView),
     MessageUpdated(MessageView),
-    Read { account_id: AccountId, message_id: MessageId },
-    Membership { account_id: AccountId, change: &'static str },
-    Typing { account_id: AccountId, display_name: String },
+    Read {
+        account_id: AccountId,
+        message_id: MessageId,
+    },
+    /// Someone joined or left. A member who joined without the earlier history sees
+    /// messages created from `visible_from` on (not sent to clients).
+    Membership {
+        account_id: AccountId,
+        change: &'static str,
+        visible_from: Option<DateTime<Utc>>,
+    },
+    Typing {
+        account_id: AccountId,
+        display_name: String,
+    },
 }
 
 /// One event for connected clients. `id` is the durable event id (for typing,
@@ -108,7 +120,7 @@ impl LiveEvent {
             LiveKind::Read { account_id, message_id } => {
                 Out::Read { id, room_id, account_id: *account_id, message_id: *message_id }
             }
-            LiveKind::Membership { account_id, change } => {
+            LiveKind::Membership { account_id, change, .. } => {
                 Out::Membership { id, room_id, account_id: *account_id, change }
             }
             LiveKind::Typing { account_id, display_name } => {
@@ -134,9 +146,34 @@ struct Subscriber {
     tx: mpsc::Sender<Arc<Frame>>,
 }
 
+/// A connection's place in one room: messages created before `visible_from`
+/// (a member who joined without the earlier history) never reach it, not
+/// even as corrections or deletions.
+struct Seat {
+    sub: Arc<Subscriber>,
+    visible_from: Option<DateTime<Utc>>,
+}
+
+impl Seat {
+    fn sees(&self, kind: &LiveKind) -> bool {
+        in_members_history(self.visible_from, kind)
+    }
+}
+
+/// Whether a member whose history starts at `visible_from` is told about this event:
+/// never about a message from before it, not even its correction or deletion.
+fn in_members_history(visible_from: Option<DateTime<Utc>>, kind: &LiveKind) -> bool {
+    match kind {
+        LiveKind::Message(m) | LiveKind::MessageUpdated(m) => {
+            rapport_domain::room::in_history(visible_from, m.created_at)
+        }
+        _ => true,
+    }
+}
+
 #[derive(Default)]
 struct HubState {
-    rooms: HashMap<RoomId, Vec<Arc<Subscriber>>>,
+    rooms: HashMap<RoomId, Vec<Seat>>,
     accounts: HashMap<AccountId, Vec<Arc<Subscriber>>>,
 }
 
@@ -148,9 +185,9 @@ impl HubState {
                 self.accounts.remove(&account);
             }
         }
-        self.rooms.retain(|_, subs| {
-            subs.retain(|s| s.conn != conn);
-            !subs.is_empty()
+        self.rooms.retain(|_, seats| {
+            seats.retain(|s| s.sub.conn != conn);
+            !seats.is_empty()
         });
     }
 }
@@ -238,14 +275,15 @@ impl Hub {
         self.memberships.lock().expect("hub lock").remove(&(room, account));
     }
 
-    fn subscribe(self: &Arc<Self>, account: AccountId, rooms: &[RoomId]) -> Subscription {
+    /// Subscribes a connection to its rooms, each with the moment its history starts.
+    fn subscribe(self: &Arc<Self>, account: AccountId, rooms: &[(RoomId, Option<DateTime<Utc>>)]) -> Subscription {
         let (tx, rx) = mpsc::channel(CONNECTION_QUEUE);
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let sub = Arc::new(Subscriber { conn, account, tx });
         let mut st = self.state.lock().expect("hub lock");
         st.accounts.entry(account).or_default().push(sub.clone());
-        for room in rooms {
-            st.rooms.entry(*room).or_default().push(sub.clone());
+        for (room, visible_from) in rooms {
+            st.rooms.entry(*room).or_default().push(Seat { sub: sub.clone(), visible_from: *visible_from });
         }
         Subscription { rx, conn, account, hub: self.clone() }
     }
@@ -262,28 +300,28 @@ impl Hub {
         let mut slow: Vec<(u64, AccountId)> = Vec::new();
         let mut count = 0u64;
         for event in events {
-            if let LiveKind::Membership { account_id, change: "joined" } = &event.kind {
+            if let LiveKind::Membership { account_id, change: "joined", visible_from } = &event.kind {
                 let subs = st.accounts.get(account_id).cloned().unwrap_or_default();
                 let room = st.rooms.entry(event.room_id).or_default();
                 for s in subs {
-                    if !room.iter().any(|r| r.conn == s.conn) {
-                        room.push(s);
+                    if !room.iter().any(|r| r.sub.conn == s.conn) {
+                        room.push(Seat { sub: s, visible_from: *visible_from });
                     }
                 }
             }
-            if let Some(subs) = st.rooms.get(&event.room_id) {
+            if let Some(seats) = st.rooms.get(&event.room_id) {
                 let durable = !matches!(event.kind, LiveKind::Typing { .. });
                 let frame = Arc::new(Frame { id: event.id, durable, json: event.to_json().into_boxed_str() });
-                for s in subs {
-                    match s.tx.try_send(frame.clone()) {
+                for seat in seats.iter().filter(|seat| seat.sees(&event.kind)) {
+                    match seat.sub.tx.try_send(frame.clone()) {
                         Ok(()) => count += 1,
-                        Err(_) => slow.push((s.conn, s.account)),
+                        Err(_) => slow.push((seat.sub.conn, seat.sub.account)),
                     }
                 }
             }
-            if let LiveKind::Membership { account_id, change: "left" } = &event.kind {
+            if let LiveKind::Membership { account_id, change: "left", .. } = &event.kind {
                 if let Some(room) = st.rooms.get_mut(&event.room_id) {
-                    room.retain(|s| s.account != *account_id);
+                    room.retain(|s| s.sub.account != *account_id);
                 }
             }
         }
@@ -546,8 +584,10 @@ impl App {
                 None => return Ok(None),
             },
             "membership" => {
-                let change = if e.payload.contains("\"left\"") { "left" } else { "joined" };
-                LiveKind::Membership { account_id: e.actor_id, change }
+                let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+                let change = if payload["change"] == "left" { "left" } else { "joined" };
+                let visible_from = payload["visible_from"].as_str().and_then(|t| t.parse().ok());
+                LiveKind::Membership { account_id: e.actor_id, change, visible_from }
             }
             _ => return Ok(None),
         };
@@ -562,14 +602,14 @@ impl App {
         who: &crate::Authenticated,
         after: Option<i64>,
     ) -> Result<(Subscription, Vec<LiveEvent>), AppError> {
-        let rooms = self.my_room_ids(who).await?;
-        let sub = self.realtime.hub.subscribe(who.account_id(), &rooms);
         let mut visible_from = HashMap::new();
-        for room in &rooms {
-            if let Some(m) = self.store.membership(*room, who.account_id()).await? {
-                visible_from.insert(*room, m.visible_from);
+        for room in self.my_room_ids(who).await? {
+            if let Some(m) = self.store.membership(room, who.account_id()).await? {
+                visible_from.insert(room, m.visible_from);
             }
         }
+        let seats: Vec<_> = visible_from.iter().map(|(room, from)| (*room, *from)).collect();
+        let sub = self.realtime.hub.subscribe(who.account_id(), &seats);
         let mut missed = Vec::new();
         if let Some(mut cursor) = after {
             loop {
@@ -581,8 +621,11 @@ impl App {
                     if visible_from.get(&e.room_id).copied().flatten().is_some_and(|from| e.created_at < from) {
                         continue;
                     }
+                    // Nor corrections or deletions of messages from before it.
                     if let Some(live) = self.live_from_stored(e).await? {
-                        missed.push(live);
+                        if in_members_history(visible_from.get(&e.room_id).copied().flatten(), &live.kind) {
+                            missed.push(live);
+                        }
                     }
                 }
                 if !full || missed.len() > 5000 {
@@ -632,7 +675,7 @@ mod tests {
     async fn members_get_their_rooms_events_and_nobody_elses() {
         let hub = Arc::new(Hub::default());
         let (mine, other) = (RoomId::new(), RoomId::new());
-        let mut sub = hub.subscribe(AccountId::new(), &[mine]);
+        let mut sub = hub.subscribe(AccountId::new(), &[(mine, None)]);
         hub.fan_out(&[read_event(other, 1), read_event(mine, 2)]);
         assert_eq!(sub.rx.recv().await.unwrap().id, 2);
         assert!(sub.rx.try_recv().is_err(), "nothing from a room they are not in");
@@ -642,8 +685,8 @@ mod tests {
     async fn a_consumer_that_falls_behind_is_dropped_not_buffered() {
         let hub = Arc::new(Hub::default());
         let room = RoomId::new();
-        let mut slow = hub.subscribe(AccountId::new(), &[room]);
-        let mut fast = hub.subscribe(AccountId::new(), &[room]);
+        let mut slow = hub.subscribe(AccountId::new(), &[(room, None)]);
+        let mut fast = hub.subscribe(AccountId::new(), &[(room, None)]);
         for id in 1..=CONNECTION_QUEUE as i64 {
             hub.fan_out(&[read_event(room, id)]);
             assert_eq!(fast.rx.recv().await.unwrap().id, id);
@@ -659,16 +702,67 @@ mod tests {
         assert_eq!(fast.rx.recv().await.unwrap().id, CONNECTION_QUEUE as i64 + 1);
     }
 
+    fn updated_message(room: RoomId, id: i64, created_at: DateTime<Utc>) -> LiveEvent {
+        let view = MessageView {
+            id: MessageId::new(),
+            room_id: room,
+            sender_id: AccountId::new(),
+            sender_name: "Sam".into(),
+            body: "corrected".into(),
+            created_at,
+            version: 2,
+            edited_at: Some(created_at),
+            deleted: false,
+            attachment: None,
+        };
+        LiveEvent { id, room_id: room, kind: LiveKind::MessageUpdated(view) }
+    }
+
+    #[tokio::test]
+    async fn a_member_without_the_history_hears_nothing_about_older_messages() {
+        let hub = Arc::new(Hub::default());
+        let (room, newcomer, old_hand) = (RoomId::new(), AccountId::new(), AccountId::new());
+        let start = Utc::now();
+        let mut joined_late = hub.subscribe(newcomer, &[]);
+        let mut there_before = hub.subscribe(old_hand, &[(room, None)]);
+        let join = LiveEvent {
+            id: 1,
+            room_id: room,
+            kind: LiveKind::Membership { account_id: newcomer, change: "joined", visible_from: Some(start) },
+        };
+        let old = updated_message(room, 2, start - chrono::Duration::days(3));
+        let new = updated_message(room, 3, start + chrono::Duration::seconds(1));
+        hub.fan_out(&[join, old, new]);
+        assert_eq!(joined_late.rx.recv().await.unwrap().id, 1);
+        assert_eq!(joined_late.rx.recv().await.unwrap().id, 3, "the correction of an older message is not sent");
+        assert!(joined_late.rx.try_recv().is_err());
+        for id in 1..=3 {
+            assert_eq!(there_before.rx.recv().await.unwrap().id, id, "a member with the history hears everything");
+        }
+        // Subscribed with a start: the same.
+        let mut resubscribed = hub.subscribe(newcomer, &[(room, Some(start))]);
+        hub.fan_out(&[updated_message(room, 4, start - chrono::Duration::days(1)), read_event(room, 5)]);
+        assert_eq!(resubscribed.rx.recv().await.unwrap().id, 5);
+    }
+
     #[tokio::test]
     async fn joining_and_leaving_a_room_moves_a_members_connections() {
         let hub = Arc::new(Hub::default());
         let (room, who) = (RoomId::new(), AccountId::new());
         let mut sub = hub.subscribe(who, &[]);
-        let join = LiveEvent { id: 1, room_id: room, kind: LiveKind::Membership { account_id: who, change: "joined" } };
+        let join = LiveEvent {
+            id: 1,
+            room_id: room,
+            kind: LiveKind::Membership { account_id: who, change: "joined", visible_from: None },
+        };
         hub.fan_out(&[join, read_event(room, 2)]);
         assert_eq!(sub.rx.recv().await.unwrap().id, 1, "hears that they joined");
         assert_eq!(sub.rx.recv().await.unwrap().id, 2);
-        let leave = LiveEvent { id: 3, room_id: room, kind: LiveKind::Membership { account_id: who, change: "left" } };
+        let leave = LiveEvent {
+            id: 3,
+            room_id: room,
+            kind: LiveKind::Membership { account_id: who, change: "left", visible_from: None },
+        };
         hub.fan_out(&[leave, read_event(room, 4)]);
         assert_eq!(sub.rx.recv().await.unwrap().id, 3, "hears that they left");
         assert!(sub.rx.try_recv().is_err(), "and nothing after");

@@ -141,7 +141,7 @@ impl App {
         for (account, visible_from) in wanted {
             if self.store.add_room_member(room, *account, now, *visible_from).await? {
                 self.hub().forget_membership(room, *account);
-                self.announce_membership(room, *account, "joined").await?;
+                self.announce_membership(room, *account, "joined", *visible_from).await?;
             }
         }
         Ok(())
@@ -153,7 +153,7 @@ impl App {
         // The one leaving still hears it: their connections leave the room with the event.
         if self.store.remove_room_member(room, account, self.now()).await? {
             self.hub().forget_membership(room, account);
-            self.announce_membership(room, account, "left").await?;
+            self.announce_membership(room, account, "left", None).await?;
         }
         Ok(())
     }
@@ -163,33 +163,24 @@ impl App {
         room: RoomId,
         account: AccountId,
         change: &'static str,
+        visible_from: Option<DateTime<Utc>>,
     ) -> Result<(), AppError> {
         let event = NewRoomEvent {
             room_id: room,
             kind: "membership".into(),
             actor_id: account,
             message_id: None,
-            payload: serde_json::json!({ "account_id": account, "change": change }).to_string(),
+            payload: serde_json::json!({ "account_id": account, "change": change, "visible_from": visible_from })
+                .to_string(),
             created_at: self.now(),
         };
-        let live = LiveEvent { id: 0, room_id: room, kind: LiveKind::Membership { account_id: account, change } };
+        let live = LiveEvent {
+            id: 0,
+            room_id: room,
+            kind: LiveKind::Membership { account_id: account, change, visible_from },
+        };
         self.writer()?.submit(RoomWrite { message: None, event, audit: None }, live).await?;
         Ok(())
-    }
-
-    /// The caller's current membership of a room, or 404 for anyone else (they learn nothing).
-    async fn member_of(&self, who: &Authenticated, room: RoomId) -> Result<rapport_store::RoomMember, AppError> {
-        let hub = self.hub();
-        let membership = match hub.cached_membership(room, who.account_id()) {
-            Some(m) => m,
-            None => {
-                let m = self.store.membership(room, who.account_id()).await?;
-                hub.remember_membership(room, who.account_id(), m.clone());
-                m
-            }
-        };
-        who.authorize(Action::TakePartInRoom { member: membership.is_some() }).map_err(|_| AppError::NotFound)?;
-        membership.ok_or(AppError::NotFound)
     }
 
     async fn member_views(&self, room: RoomId) -> Result<Vec<MemberView>, AppError> {
@@ -283,11 +274,11 @@ impl App {
         limit: u32,
         ctx: &RequestContext,
     ) -> Result<Vec<MessageView>, AppError> {
-        let member = self.member_of(who, room).await?;
+        let access = self.room_access(who, room).await?;
         let limit = limit.clamp(1, 200);
         let stored = match before {
-            Some(b) => self.store.messages_before(room, member.visible_from, b, limit).await?,
-            None => self.store.messages_page(room, member.visible_from, after, limit).await?,
+            Some(b) => self.store.messages_before(room, access.visible_from(), b, limit).await?,
+            None => self.store.messages_page(room, access.visible_from(), after, limit).await?,
         };
         if !stored.is_empty() {
             for other in self.store.room_members(room).await?.into_iter().filter(|m| m.account_id != who.account_id()) {
@@ -314,7 +305,7 @@ impl App {
         ctx: &RequestContext,
     ) -> Result<RoomView, AppError> {
         const PAGE: u32 = 50;
-        let member = self.member_of(who, room).await?;
+        let access = self.room_access(who, room).await?;
         let me = who.account_id();
         let stored = self.store.room(room).await?;
         let first_unread = self.store.first_unread(room, me).await?;
@@ -328,14 +319,14 @@ impl App {
                 let from = older.last().map(|m| m.id).unwrap_or_else(|| {
                     MessageId::from_uuid(uuid::Uuid::from_u128(first.as_uuid().as_u128().saturating_sub(1)))
                 });
-                let newer = self.store.messages_page(room, member.visible_from, Some(from), PAGE).await?;
+                let newer = self.store.messages_page(room, access.visible_from(), Some(from), PAGE).await?;
                 older.extend(self.open_messages(&newer).await?);
                 older
             }
             (None, None) => self.room_messages(who, room, None, None, PAGE, ctx).await?,
         };
         let has_older = match messages.first() {
-            Some(m) => !self.store.messages_before(room, member.visible_from, m.id, 1).await?.is_empty(),
+            Some(m) => !self.store.messages_before(room, access.visible_from(), m.id, 1).await?.is_empty(),
             None => false,
         };
         let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
@@ -468,7 +459,7 @@ impl App {
         }
         .map_err(|e| FieldErrors::single("body", e.to_string()))?;
         // Membership is checked after validation, so refusals never depend on the input.
-        self.member_of(who, room).await?;
+        self.room_access(who, room).await?;
         let name = self.display_name_of(who).await;
         self.queue_as(who.account_id(), name, room, body, attachment, ctx).await
     }
@@ -626,7 +617,7 @@ impl App {
         ctx: &RequestContext,
     ) -> Result<MessageView, AppError> {
         let body = MessageBody::parse(body).map_err(|e| FieldErrors::single("body", e.to_string()))?;
-        let (stored, _) = self.own_message(who, id).await?;
+        let stored = self.own_message(who, id).await?;
         let now = self.now();
         let version = stored.version + 1;
         let sealed = self.vault()?.seal(body.as_str().as_bytes(), &body_context(id, version))?;
@@ -666,7 +657,7 @@ impl App {
         id: MessageId,
         ctx: &RequestContext,
     ) -> Result<MessageView, AppError> {
-        let (stored, _) = self.own_message(who, id).await?;
+        let stored = self.own_message(who, id).await?;
         let empty = self.vault()?.seal(b"", &format!("message:{id}:deleted"))?;
         let event = self.updated_event(&stored, who.account_id());
         let audit = self.audit_event(
@@ -703,44 +694,35 @@ impl App {
         }
     }
 
-    /// A message the caller sent, in a room they are still in.
-    async fn own_message(
-        &self,
-        who: &Authenticated,
-        id: MessageId,
-    ) -> Result<(StoredMessage, rapport_store::RoomMember), AppError> {
-        let stored = self.store.message(id).await?;
-        let member = self.member_of(who, stored.room_id).await?;
-        if stored.sender_id != who.account_id() {
+    /// A message the caller sent, in a room they are still in, not yet deleted.
+    async fn own_message(&self, who: &Authenticated, id: MessageId) -> Result<StoredMessage, AppError> {
+        let (access, stored) = self.readable_message(who, id).await?;
+        if !access.owns(&stored) {
             return Err(AppError::Forbidden);
         }
         if stored.deleted_at.is_some() {
             return Err(AppError::Gone("This message was deleted."));
         }
-        Ok((stored, member))
+        Ok(stored)
     }
 
     /// One message as the caller sees it now (for the pages that correct, delete or explain it).
     pub async fn message_view(&self, who: &Authenticated, id: MessageId) -> Result<MessageView, AppError> {
-        let stored = self.store.message(id).await?;
-        let member = self.member_of(who, stored.room_id).await?;
-        if member.visible_from.is_some_and(|from| stored.created_at < from) {
-            return Err(AppError::NotFound);
-        }
+        let (_, stored) = self.readable_message(who, id).await?;
         let name = self.sender_name(stored.sender_id).await?;
         self.open_message(&stored, name).await
     }
 
     /// Earlier versions of a message the caller can see, oldest first, as (version, text, replaced at).
+    /// A deleted message's earlier words are gone with it.
     pub async fn message_history(
         &self,
         who: &Authenticated,
         id: MessageId,
     ) -> Result<Vec<(i32, String, DateTime<Utc>)>, AppError> {
-        let stored = self.store.message(id).await?;
-        let member = self.member_of(who, stored.room_id).await?;
-        if member.visible_from.is_some_and(|from| stored.created_at < from) {
-            return Err(AppError::NotFound);
+        let (_, stored) = self.readable_message(who, id).await?;
+        if stored.deleted_at.is_some() {
+            return Err(AppError::Gone("This message was deleted, with its earlier versions."));
         }
         let mut out = Vec::new();
         for v in self.store.message_versions(id).await? {
@@ -753,7 +735,7 @@ impl App {
 
     /// Marks messages up to `message` as read by the caller and tells the room.
     pub async fn mark_read_upto(&self, who: &Authenticated, room: RoomId, message: MessageId) -> Result<(), AppError> {
-        self.member_of(who, room).await?;
+        self.room_access(who, room).await?;
         let me = who.account_id();
         if self.store.mark_read(room, me, message).await? {
             let event = NewRoomEvent {
@@ -772,8 +754,7 @@ impl App {
 
     /// Stars or unstars a message for the caller.
     pub async fn set_star(&self, who: &Authenticated, id: MessageId, starred: bool) -> Result<(), AppError> {
-        let stored = self.store.message(id).await?;
-        self.member_of(who, stored.room_id).await?;
+        self.readable_message(who, id).await?;
         if starred {
             self.store.star_message(who.account_id(), id, self.now()).await?;
         } else {
@@ -789,9 +770,8 @@ impl App {
         id: MessageId,
         ctx: &RequestContext,
     ) -> Result<(AttachmentMeta, Vec<u8>), AppError> {
-        let stored = self.store.message(id).await?;
-        let member = self.member_of(who, stored.room_id).await?;
-        if member.visible_from.is_some_and(|from| stored.created_at < from) || stored.deleted_at.is_some() {
+        let (_, stored) = self.readable_message(who, id).await?;
+        if stored.deleted_at.is_some() {
             return Err(AppError::NotFound);
         }
         let meta = stored.attachment.clone().ok_or(AppError::NotFound)?;

@@ -19,6 +19,15 @@ pub enum RoomKind {
     PrivateChannel,
 }
 
+/// Whether a message created at `created_at` is part of the history of a member
+/// whose history starts at `visible_from` (`None`: the whole history).
+pub fn in_history(
+    visible_from: Option<chrono::DateTime<chrono::Utc>>,
+    created_at: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    visible_from.is_none_or(|from| created_at >= from)
+}
+
 impl RoomKind {
     /// The stored and API name.
     pub fn as_str(self) -> &'static str {

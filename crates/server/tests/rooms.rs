@@ -28,6 +28,9 @@ mod couples;
 #[path = "rooms/membership.rs"]
 mod membership;
 
+#[path = "rooms/access_ends.rs"]
+mod access_ends;
+
 #[path = "rooms/messages.rs"]
 mod messages;
 
