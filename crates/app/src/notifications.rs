@@ -58,6 +58,13 @@ impl App {
         }
     }
 
+    /// Sends an email in the background, so the request that caused it neither waits
+    /// for the mail server nor reveals by its timing whether an email went out.
+    pub(crate) fn send_mail_soon(&self, mail: OutgoingMail) {
+        let app = self.clone();
+        tokio::spawn(async move { app.send_mail(mail).await });
+    }
+
     /// Queues emails for a new message's other members. Runs off the message's
     /// acknowledgement path; a job per person and room is enough however many
     /// messages arrive meanwhile.

@@ -65,8 +65,7 @@ impl App {
                 account.display_name
             ),
         };
-        let app = self.clone();
-        tokio::spawn(async move { app.send_mail(mail).await });
+        self.send_mail_soon(mail);
         Ok(())
     }
 
@@ -111,8 +110,7 @@ impl App {
                 account.display_name
             ),
         };
-        let app = self.clone();
-        tokio::spawn(async move { app.send_mail(mail).await });
+        self.send_mail_soon(mail);
         Ok(())
     }
 }

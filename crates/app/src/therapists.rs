@@ -1,5 +1,6 @@
 //! Therapist applications, admin verification, and profiles.
 
+use crate::mail::OutgoingMail;
 use crate::sessions::Authenticated;
 use crate::{App, AppError, RequestContext};
 use chrono::NaiveDate;
@@ -320,7 +321,38 @@ impl App {
             ctx,
         )
         .await?;
-        Ok(self.store.therapist(therapist).await?)
+        let profile = self.store.therapist(therapist).await?;
+        self.tell_applicant(&profile, approve).await?;
+        Ok(profile)
+    }
+
+    /// Emails an applicant the decision on their application (never the notes).
+    async fn tell_applicant(&self, profile: &TherapistProfile, approved: bool) -> Result<(), AppError> {
+        let account = self.store.account_by_id(profile.account_id).await?;
+        let link = format!("{}/therapist/apply", self.config.public_url.trim_end_matches('/'));
+        let (subject, body) = if approved {
+            (
+                "You're verified on Rapport",
+                format!(
+                    "We checked your licences, and your profile is now live: people looking for a therapist \
+                     who fits what you offer can find and choose you.\n\nYour profile and availability: {link}\n"
+                ),
+            )
+        } else {
+            (
+                "About your application to Rapport",
+                format!(
+                    "Thank you for applying. We couldn't approve your application yet. You'll find the reason, \
+                     and can update your application, here:\n\n{link}\n"
+                ),
+            )
+        };
+        self.send_mail_soon(OutgoingMail {
+            to: account.email,
+            subject: subject.to_owned(),
+            text: format!("Hello {},\n\n{body}\n— Rapport\n", profile.professional_name),
+        });
+        Ok(())
     }
 
     /// The verification decisions on an application. Admins, and the therapist themselves.

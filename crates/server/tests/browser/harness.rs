@@ -387,14 +387,15 @@ impl Browser {
         self.wait_for_heading("Sign in").await;
     }
 
-    /// Signs in with the form on the sign-in page and waits for the home page.
-    pub async fn sign_in(&self, email: &str, password: &str, first_name: &str) {
+    /// Signs in with the form on the sign-in page and waits for the home page's
+    /// greeting: a client's first name, a therapist's professional name.
+    pub async fn sign_in(&self, email: &str, password: &str, greeting_name: &str) {
         self.open("/sign-in").await;
         self.wait_for_heading("Sign in").await;
         self.fill("#email", email).await;
         self.fill("#password", password).await;
         self.press("Sign in").await;
-        self.wait_for_heading(&format!("Hello, {first_name}")).await;
+        self.wait_for_heading(&format!("Hello, {greeting_name}")).await;
     }
 
     /// Runs JavaScript through WebDriver (not subject to the page's CSP).

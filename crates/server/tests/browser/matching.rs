@@ -230,7 +230,7 @@ async fn a_therapist_is_verified_then_matched_and_chosen() {
     b.sign_out().await;
 
     // The therapist sees their new client.
-    b.sign_in(THERAPIST, PASSWORD, "Dana").await;
+    b.sign_in(THERAPIST, PASSWORD, THERAPIST_NAME).await;
     let home = b.text("main").await;
     assert!(home.contains("Your clients"), "therapist's home: {home}");
     assert_eq!(b.text("main .client-list").await, "Maya Rivera");

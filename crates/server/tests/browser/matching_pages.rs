@@ -190,7 +190,7 @@ async fn every_new_page(server: &TestServer, b: &Browser, mut at: impl AsyncFnMu
     at("declined application").await;
     b.sign_out().await;
 
-    b.sign_in("lena@example.com", PASSWORD, "Lena").await;
+    b.sign_in("lena@example.com", PASSWORD, "Dr. Lena Park, PhD").await;
     at("therapist home with a client").await;
     b.sign_out().await;
 
@@ -265,7 +265,7 @@ async fn only_admins_see_the_verification_queue_and_only_clients_do_intake() {
     b.open("/home").await;
     b.sign_out().await;
 
-    b.sign_in("lena@example.com", PASSWORD, "Lena").await;
+    b.sign_in("lena@example.com", PASSWORD, "Dr. Lena Park, PhD").await;
     for path in ["/admin/therapists", "/intake", "/intake/questions?consent=yes", "/matches"] {
         b.open(path).await;
         b.wait_for_heading("Page not found").await;

@@ -275,7 +275,7 @@ async fn a_couple_links_up_and_talks_live_with_their_therapist() {
     // They start working with a couples therapist; the shared room opens for the three of them.
     couple_in_care(&server, ALEX, therapist).await;
     let iris = Browser::start(&server.base, BrowserOptions::default()).await;
-    iris.sign_in(THERAPIST, PASSWORD, "Iris").await;
+    iris.sign_in(THERAPIST, PASSWORD, THERAPIST_NAME).await;
     open_room(&iris, "Together: Alex Rivera, Jordan Lee").await;
     open_room(&jordan, "Together").await;
     open_room(&alex, "Together").await;
@@ -626,7 +626,7 @@ async fn every_room_page(t: &Tour, b: &Browser, mut at: impl AsyncFnMut(&str)) {
     b.open("/home").await;
     b.sign_out().await;
 
-    b.sign_in(THERAPIST, PASSWORD, "Iris").await;
+    b.sign_in(THERAPIST, PASSWORD, THERAPIST_NAME).await;
     b.open("/rooms").await;
     b.wait_for(Locator::Css("main .reply-due")).await;
     at("a therapist's rooms").await;
@@ -728,7 +728,7 @@ async fn rooms_and_partner_pages_are_only_for_the_people_in_them() {
     b.open("/home").await;
     b.sign_out().await;
 
-    b.sign_in(THERAPIST, PASSWORD, "Iris").await;
+    b.sign_in(THERAPIST, PASSWORD, THERAPIST_NAME).await;
     assert!(b.client.find(Locator::XPath("//header//a[normalize-space()='Partner']")).await.is_err());
     b.open("/couple").await;
     b.wait_for_heading("Page not found").await;

@@ -168,3 +168,24 @@ async fn a_missing_page_keeps_the_signed_in_header() {
     assert!(anonymous.contains("Sign in") && !anonymous.contains("Sign out"), "{anonymous}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn applicants_are_emailed_the_decision_without_the_notes() {
+    let server = TestServer::spawn().await;
+    let admin = admin(&server).await;
+    let yes = applicant(&server, "Dr Approved", json!({})).await;
+    let no = applicant(&server, "Dr Declined", json!({})).await;
+    json_with_status(approve(&server, &admin, &yes.id).await, StatusCode::OK).await;
+    let reason = json!({"reason": "The licence number is not on the board's register."});
+    json_with_status(reject(&server, &admin, &no.id, &reason).await, StatusCode::OK).await;
+
+    let approved = crate::common::wait_for_mails(&server, &yes.email, "verified", 1).await;
+    assert_eq!(approved.len(), 1, "the approved applicant is told");
+    assert!(approved[0].contains("Hello Dr Approved"), "{}", approved[0]);
+    assert!(!approved[0].contains("Checked the licensing board"), "admin notes stay private: {}", approved[0]);
+    let declined = crate::common::wait_for_mails(&server, &no.email, "couldn't approve", 1).await;
+    assert_eq!(declined.len(), 1, "the declined applicant is told");
+    assert!(declined[0].contains("/therapist/apply"), "{}", declined[0]);
+    assert!(!declined[0].contains("register"), "the reason is shown in the app, not by email: {}", declined[0]);
+    server.stop().await;
+}

@@ -179,3 +179,30 @@ pub async fn spawn_on(backend: Backend, mut options: Options) -> Option<TestServ
     assert!(server.is_some(), "the {backend:?} test server did not start");
     server
 }
+
+/// Emails in the server's outbox to `to` whose text contains `containing`, oldest first.
+pub fn mails_to(server: &TestServer, to: &str, containing: &str) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(server.data_dir().join("outbox")) else { return Vec::new() };
+    let mut mails: Vec<(std::path::PathBuf, String)> = dir
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p, t)))
+        .filter(|(_, t)| t.contains(&format!("To: {to}")) && t.contains(containing))
+        .collect();
+    mails.sort();
+    mails.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Waits (up to 10 s, polling) until at least `n` such emails are in the outbox:
+/// some emails are sent in the background after the request that caused them.
+pub async fn wait_for_mails(server: &TestServer, to: &str, containing: &str, n: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mails = mails_to(server, to, containing);
+        if mails.len() >= n || std::time::Instant::now() > deadline {
+            return mails;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -1,7 +1,7 @@
 //! "Forgot your password?": the same answer whether or not the account exists,
 //! a single-use link valid for an hour, every session ended, the person told.
 
-use crate::common::{api_client, TestServer};
+use crate::common::{api_client, mails_to, wait_for_mails, TestServer};
 use crate::support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -17,32 +17,6 @@ async fn reset(server: &TestServer, token: &str, new_password: &str) -> reqwest:
         .send()
         .await
         .unwrap()
-}
-
-/// Emails in the outbox to `to` whose text contains `containing`, oldest first.
-fn mails_to(server: &TestServer, to: &str, containing: &str) -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir(server.data_dir().join("outbox")) else { return Vec::new() };
-    let mut mails: Vec<(std::path::PathBuf, String)> = dir
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p, t)))
-        .filter(|(_, t)| t.contains(&format!("To: {to}")) && t.contains(containing))
-        .collect();
-    mails.sort();
-    mails.into_iter().map(|(_, t)| t).collect()
-}
-
-/// Waits (up to 10 s) until `n` such emails have been sent; emails go out in the background.
-async fn wait_for_mails(server: &TestServer, to: &str, containing: &str, n: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let mails = mails_to(server, to, containing);
-        if mails.len() >= n || std::time::Instant::now() > deadline {
-            return mails;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }
 
 /// The token of the newest reset link emailed to `to`.
