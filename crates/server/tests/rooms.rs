@@ -31,6 +31,9 @@ mod membership;
 #[path = "rooms/access_ends.rs"]
 mod access_ends;
 
+#[path = "rooms/authz_matrix.rs"]
+mod authz_matrix;
+
 #[path = "rooms/messages.rs"]
 mod messages;
 
