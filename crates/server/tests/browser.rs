@@ -25,3 +25,5 @@ mod matching_pages;
 mod rooms;
 #[path = "browser/tour.rs"]
 mod tour;
+#[path = "browser/trust.rs"]
+mod trust;

@@ -12,7 +12,7 @@ use rapport_store::SessionKind;
 
 // ---- the people the page tour needs, made through the use cases ----------
 
-async fn person(server: &TestServer, email: &str, name: &str, role: Role) -> Authenticated {
+pub async fn person(server: &TestServer, email: &str, name: &str, role: Role) -> Authenticated {
     let sign_up = SignUp {
         email: email.into(),
         password: PASSWORD.into(),
@@ -49,7 +49,7 @@ fn application(name: &str, jurisdiction: &str) -> TherapistApplication {
 }
 
 /// Applies for `who`, and has the admin decide when `decision` says so.
-async fn applied(
+pub async fn applied(
     server: &TestServer,
     admin: &Authenticated,
     who: &Authenticated,
