@@ -141,3 +141,44 @@ async fn the_sign_in_form_is_throttled_with_a_friendly_page() {
     too_many(request_token(&server, &river.email, PASSWORD, None).await, 900).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn signing_up_from_a_throttled_address_still_says_what_happened() {
+    let server = TestServer::spawn().await;
+    for i in 0..100 {
+        let response = request_token(&server, &format!("guess{i}@example.org"), "not the password", None).await;
+        problem(response, StatusCode::UNAUTHORIZED).await;
+    }
+    let browser = Browser::new(&server);
+    let fields = [("email", "new.person@example.org"), ("password", PASSWORD), ("display_name", "New Person")];
+    let response = browser.submit("/sign-up", "/sign-up", &fields).await;
+    // The account exists, but signing straight in is refused from here: the person is told.
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let to = location(&response);
+    assert_eq!(to, "/sign-in?created=1");
+    let page = browser.page(&to).await;
+    assert!(page.contains("Your account is ready. Sign in to continue."), "{page}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn one_click_signs_out_every_other_browser() {
+    let server = TestServer::spawn().await;
+    let pat = sign_up(&server, "pat@example.org", "Pat").await;
+    let here = Browser::new(&server);
+    let there = Browser::new(&server);
+    for b in [&here, &there] {
+        assert_eq!(b.sign_in(&pat.email, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    }
+    let token = sign_in(&server, &pat.email, PASSWORD).await;
+    let page = here.page("/settings/sessions").await;
+    assert!(page.contains("Sign out all other sessions"), "{page}");
+    let response = here.submit("/settings/sessions", "/settings/sessions/revoke-others", &[]).await;
+    assert_eq!(location(&response), "/settings/sessions?saved=others");
+    assert!(here.page("/settings/sessions?saved=others").await.contains("Every other session is signed out."));
+    // The other browser and the API token are signed out; this browser is not.
+    assert_eq!(location(&there.get("/home").await), "/sign-in");
+    assert_eq!(me_status(&server, &token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(here.get("/home").await.status(), StatusCode::OK);
+    server.stop().await;
+}
