@@ -99,7 +99,8 @@ impl App {
     }
 
     /// Changes the password after checking the current one, and signs out
-    /// every other session.
+    /// every other session. Wrong current passwords are throttled like sign-in,
+    /// so a session left open cannot be used to guess the password.
     pub async fn change_my_password(
         &self,
         who: &Authenticated,
@@ -114,11 +115,18 @@ impl App {
             Ok(p) => p,
             Err(e) => return Err(FieldErrors::single("new_password", e.to_string()).into()),
         };
+        let throttle_key = format!("password-change:{me}");
+        let (max, window) = (self.config.sign_in_max_failures, self.config.sign_in_window);
+        if let Some(retry_after) = self.throttled(&throttle_key, max, window).await? {
+            return Err(AppError::TooManyAttempts { retry_after });
+        }
         if !passwords::verify(current.to_owned(), Some(account.password_hash)).await? {
+            self.store.record_sign_in_failure(&throttle_key, self.now()).await?;
             return Err(
                 FieldErrors::single("current_password", "That isn't your current password. Please try again.").into()
             );
         }
+        self.store.clear_sign_in_failures(&throttle_key).await?;
         let hash = passwords::hash(new.expose().to_owned()).await?;
         let now = self.now();
         self.store.update_password_hash(me, &hash, now).await?;

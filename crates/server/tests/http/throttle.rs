@@ -182,3 +182,23 @@ async fn one_click_signs_out_every_other_browser() {
     assert_eq!(here.get("/home").await.status(), StatusCode::OK);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_like_signing_in() {
+    let server = TestServer::spawn().await;
+    let kim = sign_up(&server, "kim@example.org", "Kim").await;
+    let token = sign_in(&server, &kim.email, PASSWORD).await;
+    let change = |current: &'static str| {
+        authed(&server, reqwest::Method::PUT, "/api/v1/me/password", &token)
+            .json(&serde_json::json!({"current_password": current, "new_password": NEW_PASSWORD}))
+    };
+    for _ in 0..10 {
+        let p = problem(change("not my password at all").send().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&p), ["current_password"]);
+    }
+    // The 11th is refused without checking, even with the right password.
+    too_many(change(PASSWORD).send().await.unwrap(), 15 * 60).await;
+    assert_eq!(me_status(&server, &token).await, StatusCode::OK, "the session itself goes on");
+    sign_in(&server, &kim.email, PASSWORD).await;
+    server.stop().await;
+}

@@ -146,6 +146,7 @@ pub async fn update_me(
         (status = 204, description = "Changed"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong current password or weak new one", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Ten wrong current passwords in 15 minutes; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,

@@ -190,6 +190,22 @@ pub async fn change_password(
             page.password_errors = errors;
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
+        Err(AppError::TooManyAttempts { retry_after }) => {
+            let mut page = match SettingsPage::load(&state, &user, &Done::default()).await {
+                Ok(page) => page,
+                Err(e) => return app_error_page(e),
+            };
+            page.password_errors = FieldErrors::single(
+                "current_password",
+                format!(
+                    "That was the wrong password too many times. For your safety, please try again in {}.",
+                    super::password_reset::wait_in_words(retry_after)
+                ),
+            );
+            let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page);
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after.as_secs().max(1).into());
+            response
+        }
         Err(e) => app_error_page(e),
     }
 }
