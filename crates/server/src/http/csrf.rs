@@ -115,6 +115,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
                 "For your safety we couldn't accept that form. Please go back, reload the page and try again.",
             )));
         }
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        if pairs.iter().any(|(_, v)| rapport_domain::text::check_storable(v).is_err()) {
+            return Err(FormRejection(web::error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "That didn't work",
+                "Something in the form has characters we can't keep: a NUL character, or only invisible characters. Please check what you wrote and try again.",
+            )));
+        }
         serde_urlencoded::from_bytes(&bytes).map(CsrfForm).map_err(|_| {
             FormRejection(web::error_page(
                 StatusCode::BAD_REQUEST,

@@ -39,6 +39,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if !value.is_object() {
             return Err(Problem::new(StatusCode::BAD_REQUEST, "The body must be a JSON object."));
         }
+        let mut unstorable = BTreeMap::new();
+        unstorable_text(&value, &mut String::new(), &mut unstorable);
+        if !unstorable.is_empty() {
+            let mut problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Some fields need attention.");
+            problem.kind = "urn:rapport:problem:validation".to_owned();
+            problem.title = "Invalid fields".to_owned();
+            problem.errors = Some(unstorable);
+            return Err(problem);
+        }
         serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
             let path = e.path().to_string();
             let message = e.inner().to_string();
@@ -54,6 +63,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             problem.errors = Some(BTreeMap::from([(field, vec![nice])]));
             problem
         })
+    }
+}
+
+/// Finds every string in `value` that cannot be stored (a NUL character, or only
+/// invisible characters), keyed by its path as in other 422s (`checkins[0].note`).
+fn unstorable_text(value: &serde_json::Value, path: &mut String, out: &mut BTreeMap<String, Vec<String>>) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let Err(e) = rapport_domain::text::check_storable(text) {
+                let field = if path.is_empty() { ".".to_owned() } else { path.clone() };
+                out.entry(field).or_default().push(e.to_string());
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                unstorable_text(item, path, out);
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Object(members) => {
+            for (key, member) in members {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                unstorable_text(member, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -75,7 +117,23 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
 
 #[cfg(test)]
 mod tests {
-    use super::is_json;
+    use super::{is_json, unstorable_text};
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn unstorable_strings_are_found_by_their_path() {
+        let body = json!({
+            "email": "sam@example.org\u{0}",
+            "name": "Sam",
+            "checkins": [{"note": "fine"}, {"note": "\u{200b}\u{200b}"}],
+            "answers": [1, 2],
+            "preferences": {"time_zone": ""}
+        });
+        let mut out = BTreeMap::new();
+        unstorable_text(&body, &mut String::new(), &mut out);
+        assert_eq!(out.keys().map(String::as_str).collect::<Vec<_>>(), ["checkins[1].note", "email"]);
+    }
 
     #[test]
     fn json_content_types() {

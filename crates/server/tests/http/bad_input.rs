@@ -255,3 +255,51 @@ async fn what_people_type_is_escaped_in_pages() {
     }
     server.stop().await;
 }
+
+async fn nul_and_invisible_text_is_refused_alike(backend: Backend) {
+    let Some(server) = spawn_on(backend, Default::default()).await else { return };
+    let rosa = sign_up(&server, "rosa@example.org", "Rosa").await;
+    // A NUL byte in the sign-in email (PostgreSQL cannot store one) and in a password.
+    for body in [
+        json!({"email": "rosa@example.org\u{0}", "password": PASSWORD}),
+        json!({"email": rosa.email, "password": "a calm river\u{0} at dawn"}),
+    ] {
+        let response = api_client().post(server.url("/api/v1/auth/token")).json(&body).send().await.unwrap();
+        let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&p).len(), 1, "{p}");
+    }
+    // A name made only of zero-width spaces, and a NUL in a new account's email.
+    let p = problem(
+        post_account(&server, &account("zw@example.org", PASSWORD, "\u{200B}\u{200B}")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), ["display_name"]);
+    let p = problem(
+        post_account(&server, &account("nul\u{0}@example.org", PASSWORD, "Nul")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), ["email"]);
+    // Profile changes: nothing is stored.
+    let token = sign_in(&server, &rosa.email, PASSWORD).await;
+    let response = authed(&server, reqwest::Method::PATCH, "/api/v1/me", &token)
+        .json(&json!({"display_name": "\u{FEFF}\u{2060}"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY).await), ["display_name"]);
+    let me: Value = get_me(&server, &token).await.json().await.unwrap();
+    assert_eq!(me["display_name"], "Rosa");
+    // A web form with a NUL gets a page that says why, not a server error.
+    let browser = Browser::new(&server);
+    let response =
+        browser.submit("/sign-in", "/sign-in", &[("email", "rosa@example.org\u{0}"), ("password", PASSWORD)]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("characters we can"));
+    server.stop().await;
+}
+
+on_both_backends! {
+    nul_and_invisible_text_is_refused_alike => nul_and_invisible_text_on_sqlite, nul_and_invisible_text_on_postgres;
+}
