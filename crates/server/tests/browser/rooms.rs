@@ -276,9 +276,10 @@ async fn a_couple_links_up_and_talks_live_with_their_therapist() {
     couple_in_care(&server, ALEX, therapist).await;
     let iris = Browser::start(&server.base, BrowserOptions::default()).await;
     iris.sign_in(THERAPIST, PASSWORD, THERAPIST_NAME).await;
-    open_room(&iris, "Together: Alex Rivera, Jordan Lee").await;
-    open_room(&jordan, "Together").await;
-    open_room(&alex, "Together").await;
+    // Each sees the room named from their side.
+    open_room(&iris, "Alex Rivera & Jordan Lee").await;
+    open_room(&jordan, "You & Alex Rivera, with").await;
+    open_room(&alex, "You & Jordan Lee, with").await;
     for (b, who) in [(&alex, "Alex"), (&jordan, "Jordan"), (&iris, "Iris")] {
         live(b).await;
         mark_page(b).await;
@@ -427,7 +428,7 @@ async fn without_javascript_every_message_form_still_works() {
     let b = Browser::start(&server.base, BrowserOptions::without_javascript()).await;
     b.sign_in(JORDAN, PASSWORD, "Jordan").await;
     assert!(b.text("main .home-rooms").await.contains("1 unread"), "home shows the unread message");
-    open_room(&b, "Together").await;
+    open_room(&b, "You & Alex Rivera").await;
     wait_for_message(&b, "Welcome, both of you.").await;
     assert!(b.client.find(Locator::Css("#recorder:not([hidden])")).await.is_err(), "no recorder without JavaScript");
 
@@ -466,7 +467,7 @@ async fn without_javascript_every_message_form_still_works() {
     let dir = tempfile::tempdir().expect("temp dir");
     let picture = dir.path().join("our-walk.png");
     std::fs::write(&picture, png()).expect("write picture");
-    open_room(&b, "Together").await;
+    open_room(&b, "You & Alex Rivera").await;
     b.find("#file").await.send_keys(&picture.display().to_string()).await.expect("choose a file");
     b.press("Send file").await;
     b.wait_for(Locator::Css("#messages li.message.mine img[alt*='our-walk.png']")).await;
@@ -637,7 +638,7 @@ async fn every_room_page(t: &Tour, b: &Browser, mut at: impl AsyncFnMut(&str)) {
 
     b.open(&format!("/rooms/{}", t.private_room)).await;
     b.follow_link("main .room-nav", "Show earlier messages").await;
-    b.wait_for_heading("Private: Alex Rivera").await;
+    b.wait_for_heading("Private: Alex Rivera (Alex Rivera & Jordan Lee)").await;
     b.find_link("main .room-nav", "Back to the latest messages").await;
     at("earlier messages").await;
 
