@@ -51,3 +51,6 @@ mod email;
 
 #[path = "rooms/replies.rs"]
 mod replies;
+
+#[path = "rooms/list.rs"]
+mod list;
