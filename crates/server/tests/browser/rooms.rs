@@ -921,3 +921,132 @@ async fn room_and_partner_forms_need_this_browsers_token() {
 
     server.stop().await;
 }
+
+// ---- a room as a chat: where it opens, the way back, a session that ended ----------
+
+/// JavaScript that is true when the element `css` is wholly on screen.
+fn in_view(css: &str) -> String {
+    let css = serde_json::to_string(css).expect("selector");
+    format!(
+        "(() => {{ const e = document.querySelector({css}); if (!e) return false; \
+         const r = e.getBoundingClientRect(); return r.top >= -1 && r.bottom <= window.innerHeight + 1; }})()"
+    )
+}
+
+/// Waits (up to ten seconds) until the JavaScript `condition` holds on the page.
+async fn wait_until(b: &Browser, what: &str, condition: &str) {
+    for _ in 0..100 {
+        if b.run_script(&format!("return Boolean({condition});")).await == Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: still not so after ten seconds\n{}", b.describe_page().await);
+}
+
+fn phone_390() -> BrowserOptions {
+    BrowserOptions { width: 390, height: 844, phone: true, ..BrowserOptions::default() }
+}
+
+#[tokio::test]
+async fn a_long_room_opens_at_the_newest_message_and_offers_the_way_back_after_scrolling_up() {
+    let server = TestServer::spawn().await;
+    couple_world(&server).await;
+    let room = room_of(&server, JORDAN, RoomKind::Couple).await;
+    let mut newest = None;
+    for n in 1..=30 {
+        let who = [JORDAN, ALEX, THERAPIST][n % 3];
+        let text =
+            format!("Message {n}: how the week went, in a few sentences, so that thirty fill more than a screen.");
+        newest = Some(say(&server, who, room, &text).await);
+    }
+    let newest = newest.expect("a newest message");
+    // Jordan has read everything, so the room opens at the newest message.
+    server.app.mark_read_upto(&login(&server, JORDAN).await, room, newest).await.expect("read");
+
+    let desktop = BrowserOptions { width: 1366, height: 900, ..BrowserOptions::default() };
+    for (options, size) in [(phone_390(), "390 px"), (desktop, "1366 px")] {
+        let b = Browser::start(&server.base, options).await;
+        b.sign_in(JORDAN, PASSWORD, "Jordan").await;
+        b.open(&format!("/rooms/{room}")).await;
+        live(&b).await;
+        let at_newest = format!("{} && {}", in_view(&format!("#m-{newest}")), in_view("#body"));
+        wait_until(&b, &format!("{size}: the newest message and the message box in view"), &at_newest).await;
+        assert_eq!(b.run_script("return document.getElementById('jump-newest').hidden;").await, Value::Bool(true));
+
+        // Scrolling up to read older messages brings the way back.
+        b.run_script("window.scrollTo(0, 0);").await;
+        wait_until(&b, &format!("{size}: jump to newest shown"), "!document.getElementById('jump-newest').hidden")
+            .await;
+        let blocking = b.blocking_axe(&format!("room scrolled up at {size}")).await;
+        assert!(blocking.is_empty(), "{}", blocking.join("\n"));
+        // A message arriving meanwhile is counted on it, and the page stays where the reader is.
+        let arrived = say(&server, ALEX, room, "Are you both free on Thursday?").await;
+        wait_for_message(&b, "Are you both free on Thursday?").await;
+        wait_until(
+            &b,
+            "one new message counted",
+            "document.getElementById('jump-newest').textContent.includes('1 new')",
+        )
+        .await;
+        assert_eq!(b.run_script("return window.scrollY;").await, serde_json::json!(0), "{size}: not moved");
+        b.screenshot(&format!("room-scrolled-up-{}", options.width)).await;
+
+        b.find("#jump-newest").await.click().await.expect("press Jump to newest");
+        let back = format!("{} && {}", in_view(&format!("#m-{arrived}")), in_view("#body"));
+        wait_until(&b, &format!("{size}: back at the newest message"), &back).await;
+        wait_until(&b, "the control is gone", "document.getElementById('jump-newest').hidden").await;
+        assert_eq!(b.run_script("return document.activeElement.id;").await, Value::String("body".into()));
+        b.close().await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_tab_whose_session_ended_elsewhere_says_signed_out_and_keeps_the_draft() {
+    let server = TestServer::spawn().await;
+    couple_world(&server).await;
+    let room = room_of(&server, JORDAN, RoomKind::Couple).await;
+    say(&server, THERAPIST, room, "How did the talk go?").await;
+
+    let b = Browser::start(&server.base, phone_390()).await;
+    b.sign_in(JORDAN, PASSWORD, "Jordan").await;
+    b.open(&format!("/rooms/{room}")).await;
+    live(&b).await;
+    let draft = "It went better than last time. We both listened.";
+    b.fill("#body", draft).await;
+
+    // Jordan signs out everywhere else from another device: this tab's session ends.
+    let elsewhere = login(&server, JORDAN).await;
+    server.app.sign_out_other_sessions(&elsewhere, &Default::default()).await.expect("sign out elsewhere");
+    b.press("Send").await;
+    let banner = b.wait_for(Locator::Css("#signed-out")).await.text().await.expect("banner text");
+    assert!(banner.contains("You're signed out") && banner.contains("Sign in again"), "{banner}");
+    let page = b.main_text().await;
+    assert!(!page.contains("offline") && !page.contains("Reconnecting"), "never 'offline': {page}");
+    assert_eq!(b.run_script("return document.getElementById('body').value;").await, Value::String(draft.into()));
+    let blocking = b.blocking_axe("room after the session ended").await;
+    assert!(blocking.is_empty(), "{}", blocking.join("\n"));
+    b.screenshot("room-signed-out-390").await;
+
+    // Signing in again comes back to the room with the draft in the box.
+    b.follow_link("#signed-out", "Sign in again").await;
+    sign_in_here(&b, JORDAN).await;
+    b.wait_for(Locator::Css("#room")).await;
+    assert_eq!(b.path().await, format!("/rooms/{room}"));
+    wait_until(
+        &b,
+        "the draft is back",
+        &format!("document.getElementById('body').value === {}", serde_json::to_string(draft).unwrap()),
+    )
+    .await;
+    live(&b).await;
+    b.press("Send").await;
+    wait_for_message(&b, draft).await;
+    // Sent, so no longer kept.
+    b.open(&format!("/rooms/{room}")).await;
+    live(&b).await;
+    assert_eq!(b.run_script("return document.getElementById('body').value;").await, Value::String(String::new()));
+    b.close().await;
+    server.stop().await;
+}
