@@ -39,7 +39,7 @@ pub use partners::{CoupleView, InvitationPreview, InvitationState, NewInvitation
 pub use password_reset::RESET_LINK_GONE;
 pub use realtime::{Frame, Hub, LiveEvent, LiveKind, MessageView, Subscription, CONNECTION_QUEUE};
 pub use room_access::RoomAccess;
-pub use rooms::{AttachmentUpload, MemberView, RoomSummary, RoomView};
+pub use rooms::{AttachmentUpload, LastMessage, MemberView, RoomSummary, RoomView};
 pub use sessions::{Authenticated, SignedIn};
 pub use therapists::{sniff_image, LicenseInput, TherapistApplication, WindowInput, MAX_PHOTO_BYTES};
 pub use tokens::SessionToken;

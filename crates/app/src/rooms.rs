@@ -47,11 +47,121 @@ pub struct RoomSummary {
     pub kind: RoomKind,
     pub members: Vec<MemberView>,
     pub unread: u32,
-    /// A short title from the caller's point of view.
+    /// A short title from the caller's point of view, never the same as another of their rooms'.
     pub title: String,
     /// The oldest client message still waiting for the therapist's reply, and when that reply is due.
     pub waiting_since: Option<DateTime<Utc>>,
     pub reply_due: Option<DateTime<Utc>>,
+    /// The newest message the caller can see there (filled in for the list of rooms).
+    pub last_message: Option<LastMessage>,
+}
+
+/// The newest message in a room, as the list of rooms shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastMessage {
+    pub id: MessageId,
+    /// A short plain-text excerpt: the text, what was attached, or that it was deleted.
+    pub preview: String,
+    pub at: DateTime<Utc>,
+    pub sender_id: AccountId,
+    pub sender_name: String,
+}
+
+/// Longest excerpt of a message in the list of rooms, in characters (before the ellipsis).
+const PREVIEW_CHARS: usize = 80;
+
+/// A short plain-text excerpt of a message: its text on one line, cut at a word near
+/// [`PREVIEW_CHARS`]; what kind of file is attached; or that it was deleted.
+fn preview_of(m: &MessageView) -> String {
+    if m.deleted {
+        return "Message deleted".to_owned();
+    }
+    let text = m.body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = match text.char_indices().nth(PREVIEW_CHARS) {
+        None => text,
+        Some((cut, _)) => {
+            let head = &text[..cut];
+            // Cut at the last space when there is one in the second half, so words stay whole.
+            let head = match head.rfind(' ') {
+                Some(space) if space > cut / 2 => &head[..space],
+                _ => head,
+            };
+            format!("{}…", head.trim_end_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation()))
+        }
+    };
+    let label = m.attachment.as_ref().map(|a| match a.kind {
+        AttachmentKind::Audio => "Voice message",
+        AttachmentKind::Video => "Video message",
+        AttachmentKind::Image => "Picture",
+        AttachmentKind::Pdf => "File",
+    });
+    match label {
+        Some(label) if text.is_empty() => label.to_owned(),
+        Some(label) => format!("{label}: {text}"),
+        None => text,
+    }
+}
+
+/// What a room is called from one person's side, before any two titles that are the same are told apart.
+fn room_title(
+    room: &Room,
+    viewer: Role,
+    others: &[String],
+    therapist: Option<&str>,
+    couple: Option<&(String, String)>,
+    me_in_couple: Option<bool>,
+) -> String {
+    let couple_names = couple.map(|(a, b)| match me_in_couple {
+        // `Some(true)`: the viewer is the first partner.
+        Some(true) => format!("You & {b}"),
+        Some(false) => format!("You & {a}"),
+        None => format!("{a} & {b}"),
+    });
+    let listed = if others.is_empty() { None } else { Some(others.join(" and ")) };
+    match (room.kind, viewer) {
+        (RoomKind::Individual, _) => listed.unwrap_or_else(|| "One-to-one room".to_owned()),
+        (RoomKind::Couple, Role::Therapist) => couple_names.or(listed).unwrap_or_else(|| "Couple room".to_owned()),
+        (RoomKind::Couple, _) => match (couple_names, therapist) {
+            (Some(names), Some(t)) => format!("{names}, with {t}"),
+            (Some(names), None) => names,
+            (None, _) => listed.unwrap_or_else(|| "Couple room".to_owned()),
+        },
+        (RoomKind::PrivateChannel, Role::Therapist) => {
+            let partner = listed.unwrap_or_else(|| "a partner".to_owned());
+            match couple_names {
+                Some(names) => format!("Private: {partner} ({names})"),
+                None => format!("Private: {partner}"),
+            }
+        }
+        (RoomKind::PrivateChannel, _) => match therapist {
+            Some(t) => format!("Private with {t}"),
+            None => "Private channel".to_owned(),
+        },
+    }
+}
+
+/// Tells apart rooms whose titles would be the same (two clients or couples with the same
+/// names): first by the day the room began, in the viewer's time zone, then by number.
+fn distinct_titles(titles: &mut [(RoomId, DateTime<Utc>, String)], zone: rapport_domain::TimeZone) {
+    for pass in 0..2 {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (_, _, title) in titles.iter() {
+            *seen.entry(title.clone()).or_default() += 1;
+        }
+        let mut numbered: HashMap<String, usize> = HashMap::new();
+        for (_, began, title) in titles.iter_mut() {
+            if seen[title.as_str()] < 2 {
+                continue;
+            }
+            if pass == 0 {
+                *title = format!("{title} (since {})", began.with_timezone(&zone.tz()).format("%-d %b %Y"));
+            } else {
+                let n = numbered.entry(title.clone()).or_default();
+                *n += 1;
+                *title = format!("{title} #{n}");
+            }
+        }
+    }
 }
 
 /// What the caller needs to show a room.
@@ -201,22 +311,73 @@ impl App {
         Ok(out)
     }
 
+    /// Every one of the caller's rooms' titles, from their side, no two alike.
+    async fn room_titles(&self, who: &Authenticated, rooms: &[Room]) -> Result<HashMap<RoomId, String>, AppError> {
+        let me = who.account_id();
+        let viewer = who.actor().role;
+        let mut members: HashMap<RoomId, Vec<AccountId>> = HashMap::new();
+        for m in self.store.members_of_rooms_of(me).await? {
+            members.entry(m.room_id).or_default().push(m.account_id);
+        }
+        let mut couples: HashMap<CoupleId, (AccountId, AccountId)> = HashMap::new();
+        let mut titles = Vec::with_capacity(rooms.len());
+        for room in rooms {
+            let ids = members.get(&room.id).map(Vec::as_slice).unwrap_or_default();
+            let couple = match room.couple_id {
+                Some(c) if room.kind != RoomKind::Individual => match couples.get(&c) {
+                    Some(pair) => Some(*pair),
+                    None => {
+                        let couple = self.store.couple(c).await?;
+                        couples.insert(c, (couple.partner_a, couple.partner_b));
+                        Some((couple.partner_a, couple.partner_b))
+                    }
+                },
+                _ => None,
+            };
+            let mut others = Vec::new();
+            let mut therapist = None;
+            for id in ids.iter().copied().filter(|id| *id != me) {
+                let name = self.sender_name(id).await?;
+                // In couple rooms the partners are named as the couple, so "others" is the therapist;
+                // in a private channel, from the therapist's side, it is the partner.
+                if couple.is_some_and(|(a, b)| id != a && id != b) {
+                    therapist = Some(name.clone());
+                    if room.kind == RoomKind::Couple {
+                        continue;
+                    }
+                }
+                others.push(name);
+            }
+            let couple_names = match couple {
+                Some((a, b)) => Some((self.sender_name(a).await?, self.sender_name(b).await?)),
+                None => None,
+            };
+            let me_in_couple = couple.and_then(|(a, b)| {
+                if a == me {
+                    Some(true)
+                } else if b == me {
+                    Some(false)
+                } else {
+                    None
+                }
+            });
+            let title = room_title(room, viewer, &others, therapist.as_deref(), couple_names.as_ref(), me_in_couple);
+            titles.push((room.id, room.created_at, title));
+        }
+        distinct_titles(&mut titles, who.account().time_zone);
+        Ok(titles.into_iter().map(|(id, _, title)| (id, title)).collect())
+    }
+
     async fn summary(
         &self,
         who: &Authenticated,
         room: &Room,
+        title: String,
         unread: u32,
         waiting: Option<DateTime<Utc>>,
     ) -> Result<RoomSummary, AppError> {
         let me = who.account_id();
         let members = self.member_views(room.id).await?;
-        let others: Vec<&str> =
-            members.iter().filter(|m| m.id != me).map(|m| m.display_name.as_str()).collect::<Vec<_>>();
-        let title = match room.kind {
-            RoomKind::Individual => others.join(" and "),
-            RoomKind::Couple => format!("Together: {}", others.join(", ")),
-            RoomKind::PrivateChannel => format!("Private: {}", others.join(", ")),
-        };
         let (waiting, reply_due) = match who.actor().role {
             Role::Therapist => match waiting {
                 Some(since) => (Some(since), Some(self.reply_due(me, since).await?)),
@@ -231,7 +392,21 @@ impl App {
                 None => (None, None),
             },
         };
-        Ok(RoomSummary { id: room.id, kind: room.kind, members, unread, title, waiting_since: waiting, reply_due })
+        Ok(RoomSummary {
+            id: room.id,
+            kind: room.kind,
+            members,
+            unread,
+            title,
+            waiting_since: waiting,
+            reply_due,
+            last_message: None,
+        })
+    }
+
+    /// The current time, for showing times relative to it ("today", "this week").
+    pub fn current_time(&self) -> DateTime<Utc> {
+        self.now()
     }
 
     async fn reply_due(&self, therapist: AccountId, since: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
@@ -251,12 +426,25 @@ impl App {
         let unread = self.store.unread_counts(me).await?;
         let waiting =
             if who.actor().role == Role::Therapist { self.store.awaiting_reply(me).await? } else { HashMap::new() };
+        let mut titles = self.room_titles(who, &rooms).await?;
+        let mut latest = self.store.latest_messages(me).await?;
         let mut out = Vec::with_capacity(rooms.len());
         for room in &rooms {
-            out.push(
-                self.summary(who, room, unread.get(&room.id).copied().unwrap_or(0), waiting.get(&room.id).copied())
-                    .await?,
-            );
+            let title = titles.remove(&room.id).unwrap_or_default();
+            let mut summary = self
+                .summary(who, room, title, unread.get(&room.id).copied().unwrap_or(0), waiting.get(&room.id).copied())
+                .await?;
+            if let Some(m) = latest.remove(&room.id) {
+                let view = self.open_message(&m, self.sender_name(m.sender_id).await?).await?;
+                summary.last_message = Some(LastMessage {
+                    id: view.id,
+                    preview: preview_of(&view),
+                    at: view.created_at,
+                    sender_id: view.sender_id,
+                    sender_name: view.sender_name,
+                });
+            }
+            out.push(summary);
         }
         if who.actor().role == Role::Therapist {
             out.sort_by_key(|r| (r.waiting_since.is_none(), r.waiting_since));
@@ -337,7 +525,9 @@ impl App {
         } else {
             None
         };
-        let summary = self.summary(who, &stored, unread, waiting).await?;
+        // The title as the list of rooms shows it, so it is told apart from the caller's other rooms.
+        let title = self.room_titles(who, &self.store.rooms_of(me).await?).await?.remove(&room).unwrap_or_default();
+        let summary = self.summary(who, &stored, title, unread, waiting).await?;
         let policy = match (stored.kind, stored.couple_id) {
             (RoomKind::PrivateChannel, Some(c)) => {
                 let couple = self.store.couple(c).await?;
@@ -809,4 +999,104 @@ fn too_big(kind: AttachmentKind) -> String {
         AttachmentKind::Pdf => "PDFs",
     };
     format!("{what} can be up to {mb} MB.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    fn view(body: &str) -> MessageView {
+        MessageView {
+            id: MessageId::new(),
+            room_id: RoomId::new(),
+            sender_id: AccountId::new(),
+            sender_name: "Riley".into(),
+            body: body.into(),
+            created_at: Utc::now(),
+            version: 1,
+            edited_at: None,
+            deleted: false,
+            attachment: None,
+        }
+    }
+
+    fn with_attachment(body: &str, kind: AttachmentKind) -> MessageView {
+        let mut m = view(body);
+        m.attachment = Some(AttachmentMeta {
+            kind,
+            content_type: "application/octet-stream".into(),
+            file_name: "f".into(),
+            size: 1,
+        });
+        m
+    }
+
+    #[test]
+    fn previews_are_short_plain_and_say_what_was_sent() {
+        assert_eq!(preview_of(&view("  See you\n\non   Monday ")), "See you on Monday");
+        let long = "word ".repeat(40);
+        let cut = preview_of(&view(&long));
+        assert!(cut.ends_with("word…") && cut.chars().count() <= PREVIEW_CHARS + 1, "{cut}");
+        let unbroken = "x".repeat(200);
+        assert_eq!(preview_of(&view(&unbroken)).chars().count(), PREVIEW_CHARS + 1);
+        assert_eq!(preview_of(&with_attachment("", AttachmentKind::Audio)), "Voice message");
+        assert_eq!(preview_of(&with_attachment("", AttachmentKind::Video)), "Video message");
+        assert_eq!(preview_of(&with_attachment("", AttachmentKind::Pdf)), "File");
+        assert_eq!(preview_of(&with_attachment("our plan", AttachmentKind::Image)), "Picture: our plan");
+        let mut gone = with_attachment("secret", AttachmentKind::Pdf);
+        gone.deleted = true;
+        assert_eq!(preview_of(&gone), "Message deleted");
+    }
+
+    fn room(kind: RoomKind) -> Room {
+        Room { id: RoomId::new(), kind, key: String::new(), couple_id: None, created_at: Utc::now() }
+    }
+
+    #[test]
+    fn titles_name_the_people_from_the_viewers_side() {
+        let couple = ("Riley".to_owned(), "Sam".to_owned());
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let t = |kind, viewer, others: &[&str], therapist, me| {
+            room_title(&room(kind), viewer, &names(others), therapist, Some(&couple), me)
+        };
+        assert_eq!(t(RoomKind::Couple, Role::Therapist, &["Riley", "Sam"], None, None), "Riley & Sam");
+        assert_eq!(t(RoomKind::Couple, Role::Client, &["Sam"], Some("Dr. X"), Some(true)), "You & Sam, with Dr. X");
+        assert_eq!(
+            t(RoomKind::Couple, Role::Client, &["Riley"], Some("Dr. X"), Some(false)),
+            "You & Riley, with Dr. X"
+        );
+        assert_eq!(
+            t(RoomKind::PrivateChannel, Role::Therapist, &["Riley"], None, None),
+            "Private: Riley (Riley & Sam)"
+        );
+        assert_eq!(
+            t(RoomKind::PrivateChannel, Role::Client, &["Dr. X"], Some("Dr. X"), Some(true)),
+            "Private with Dr. X"
+        );
+        let one = room_title(&room(RoomKind::Individual), Role::Client, &names(&["Dr. X"]), None, None, None);
+        assert_eq!(one, "Dr. X");
+    }
+
+    #[test]
+    fn titles_that_would_match_are_told_apart() {
+        let day = |d| Utc.with_ymd_and_hms(2026, 3, d, 23, 30, 0).unwrap();
+        let mut titles = vec![
+            (RoomId::new(), day(2), "Riley & Sam".to_owned()),
+            (RoomId::new(), day(9), "Riley & Sam".to_owned()),
+            (RoomId::new(), day(9), "Riley & Sam".to_owned()),
+            (RoomId::new(), day(2), "Alex".to_owned()),
+        ];
+        distinct_titles(&mut titles, rapport_domain::TimeZone::parse("Europe/Paris").unwrap());
+        let shown: Vec<&str> = titles.iter().map(|(_, _, t)| t.as_str()).collect();
+        assert_eq!(
+            shown,
+            [
+                "Riley & Sam (since 3 Mar 2026)",
+                "Riley & Sam (since 10 Mar 2026) #1",
+                "Riley & Sam (since 10 Mar 2026) #2",
+                "Alex"
+            ]
+        );
+    }
 }

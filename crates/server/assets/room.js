@@ -19,8 +19,11 @@ function startRoom(root) {
   const typingLine = document.getElementById("typing");
   const liveStatus = document.getElementById("live-status");
   const compose = document.getElementById("compose");
+  const composeCard = document.getElementById("compose-card");
   const csrf = compose ? compose.querySelector("input[name=csrf]").value : "";
   const when = timeFormatter(root.dataset.timeZone);
+  const jump = document.getElementById("jump-newest");
+  const jumpCount = document.getElementById("jump-newest-count");
 
   // ---- building messages --------------------------------------------------
 
@@ -125,8 +128,84 @@ function startRoom(root) {
     return items.length ? items[items.length - 1].dataset.id : null;
   }
 
-  function nearBottom() {
-    return window.innerHeight + window.scrollY >= document.body.scrollHeight - 200;
+  function newestMessage() {
+    const items = list.querySelectorAll("li.message");
+    return items.length ? items[items.length - 1] : null;
+  }
+
+  // Whether the person is reading the newest message: its end is on screen (or just below).
+  function atNewest() {
+    const newest = newestMessage();
+    return !newest || newest.getBoundingClientRect().bottom <= window.innerHeight + 48;
+  }
+
+  // Shows the newest message with the message box under it, as a chat opens.
+  function showNewest() {
+    const target = composeCard || newestMessage();
+    if (target) {
+      target.scrollIntoView({ block: "end", behavior: "instant" });
+    }
+    const newest = newestMessage();
+    // On a small screen a long message may not fit above the box: its start matters more.
+    if (newest && newest.getBoundingClientRect().top < 0 && newest.getBoundingClientRect().height < window.innerHeight) {
+      newest.scrollIntoView({ block: "start", behavior: "instant" });
+    }
+  }
+
+  // ---- opening the room, and the way back to the newest message -------------
+
+  let arrivedUnseen = 0;
+
+  function updateJump() {
+    if (!jump || !latest) {
+      return;
+    }
+    const away = !atNewest();
+    if (!away) {
+      arrivedUnseen = 0;
+    }
+    jumpCount.textContent = arrivedUnseen > 0 ? ` (${arrivedUnseen} new)` : "";
+    jump.hidden = !away;
+  }
+
+  if (jump) {
+    jump.addEventListener("click", (e) => {
+      e.preventDefault();
+      arrivedUnseen = 0;
+      showNewest();
+      updateJump();
+      const textarea = compose && compose.querySelector("textarea");
+      if (textarea) {
+        textarea.focus({ preventScroll: true });
+      }
+    });
+    let pending = false;
+    window.addEventListener("scroll", () => {
+      if (!pending) {
+        pending = true;
+        requestAnimationFrame(() => {
+          pending = false;
+          updateJump();
+        });
+      }
+    }, { passive: true });
+    window.addEventListener("resize", updateJump);
+  }
+
+  // Open at the first unread message, or at the newest one with the message box in view;
+  // a link to a message (#m-…) or to the unread ones keeps its place.
+  function openAt() {
+    if (location.hash && document.getElementById(location.hash.slice(1))) {
+      return;
+    }
+    if (!latest) {
+      return;
+    }
+    showNewest();
+    const divider = document.getElementById("first-unread");
+    if (divider && divider.getBoundingClientRect().top < 0) {
+      divider.scrollIntoView({ block: "start", behavior: "instant" });
+    }
   }
 
   function addMessage(m) {
@@ -140,7 +219,7 @@ function startRoom(root) {
         el("a", { href: `/rooms/${roomId}` }, "See the latest messages"));
       return;
     }
-    const follow = nearBottom();
+    const follow = atNewest() || m.sender_id === me;
     const empty = document.getElementById("empty-room");
     if (empty) {
       empty.remove();
@@ -152,8 +231,12 @@ function startRoom(root) {
       markRead(m.id);
     }
     if (follow) {
-      node.scrollIntoView({ block: "nearest" });
+      // Keep following the conversation: what was on screen moves up by the new message.
+      showNewest();
+    } else {
+      arrivedUnseen += 1;
     }
+    updateJump();
   }
 
   function updateMessage(m) {
@@ -216,12 +299,16 @@ function startRoom(root) {
     unreadUpTo = null;
     reading = true;
     try {
-      await fetch(`/rooms/${roomId}/read`, {
+      const response = await fetch(`/rooms/${roomId}/read`, {
         method: "POST",
         headers: { Accept: "application/json" },
         body: new URLSearchParams({ csrf, message: id }),
         credentials: "same-origin",
+        redirect: "manual",
       });
+      if (response.type === "opaqueredirect") {
+        showSignedOut();
+      }
     } catch (_) {
       // Not marked read this time; the next visit marks it.
     } finally {
@@ -233,6 +320,104 @@ function startRoom(root) {
   }
 
   document.addEventListener("visibilitychange", flushRead);
+
+  // ---- signed out elsewhere, and the draft that must not be lost ---------------
+
+  const draftKey = `rapport:draft:${me}:${roomId}`;
+  let signedOut = false;
+
+  function saveDraft() {
+    const textarea = compose && compose.querySelector("textarea");
+    if (!textarea) {
+      return;
+    }
+    try {
+      if (textarea.value.trim()) {
+        sessionStorage.setItem(draftKey, textarea.value);
+      } else {
+        sessionStorage.removeItem(draftKey);
+      }
+    } catch (_) {
+      // Storage may be off; the text stays in the box.
+    }
+  }
+
+  function restoreDraft() {
+    const textarea = compose && compose.querySelector("textarea");
+    if (!textarea || textarea.value) {
+      return;
+    }
+    try {
+      const draft = sessionStorage.getItem(draftKey);
+      if (draft) {
+        textarea.value = draft;
+      }
+    } catch (_) {
+      // Nothing kept.
+    }
+  }
+
+  function clearDraft() {
+    try {
+      sessionStorage.removeItem(draftKey);
+    } catch (_) {
+      // Nothing to clear.
+    }
+  }
+
+  // The session ended (signed out here in another tab, or elsewhere): say so calmly and
+  // offer to sign in again. What was typed is kept for when this room opens again.
+  function showSignedOut() {
+    if (signedOut) {
+      return;
+    }
+    signedOut = true;
+    saveDraft();
+    if (socket) {
+      socket.close();
+    }
+    delete liveStatus.dataset.offline;
+    liveStatus.textContent = "";
+    root.dataset.live = "signed-out";
+    const next = `/rooms/${roomId}`;
+    const banner = el("div", { class: "signed-out", id: "signed-out", role: "alert" },
+      el("p", {}, el("strong", {}, "You're signed out. "),
+        el("a", { href: `/sign-in?next=${encodeURIComponent(next)}` }, "Sign in again")),
+      el("p", { class: "small" }, "Anything you typed here is kept, and will be in the message box when you're back."));
+    if (composeCard) {
+      composeCard.prepend(banner);
+      composeCard.scrollIntoView({ block: "nearest", behavior: "instant" });
+    } else {
+      root.prepend(banner);
+    }
+  }
+
+  // Whether the session still holds: a room request answered by a redirect to sign in says no.
+  async function sessionEnded() {
+    try {
+      const response = await fetch(`/rooms/${roomId}/updates?after=${lastMessageId() || ""}`, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        redirect: "manual",
+      });
+      return response.type === "opaqueredirect" || response.status === 401;
+    } catch (_) {
+      return false; // Unreachable is not signed out.
+    }
+  }
+
+  async function checkSession() {
+    if (!signedOut && (await sessionEnded())) {
+      showSignedOut();
+    }
+    return signedOut;
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") {
+      checkSession();
+    }
+  });
 
   // ---- the live connection ------------------------------------------------
 
@@ -264,9 +449,17 @@ function startRoom(root) {
       }
       handle(event);
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", async (e) => {
       socket = null;
+      if (signedOut) {
+        return;
+      }
       root.dataset.live = "disconnected";
+      // 4001: the server ended the connection because the session ended.
+      if (e.code === 4001 || (await checkSession())) {
+        showSignedOut();
+        return;
+      }
       attempts += 1;
       if (attempts > 2) {
         liveStatus.dataset.offline = "yes";
@@ -369,12 +562,22 @@ function startRoom(root) {
     textarea.setAttribute("aria-describedby", ids.join(" "));
   }
 
+  if (compose) {
+    restoreDraft();
+    compose.querySelector("textarea").addEventListener("input", saveDraft);
+  }
+
   if (compose && latest) {
     const textarea = compose.querySelector("textarea");
     const button = compose.querySelector("button[type=submit]");
     textarea.addEventListener("input", sendTyping);
     compose.addEventListener("submit", async (e) => {
       e.preventDefault();
+      if (signedOut) {
+        saveDraft();
+        document.getElementById("signed-out").querySelector("a").focus();
+        return;
+      }
       button.disabled = true;
       try {
         const response = await fetch(compose.action, {
@@ -382,12 +585,18 @@ function startRoom(root) {
           headers: { Accept: "application/json" },
           body: new URLSearchParams(new FormData(compose)),
           credentials: "same-origin",
+          redirect: "manual",
         });
-        if (response.ok) {
+        if (response.type === "opaqueredirect") {
+          showSignedOut();
+        } else if (response.ok) {
           const data = await response.json();
           textarea.value = "";
+          clearDraft();
           showComposeError(null);
           addMessage(data.message);
+        } else if (response.status === 403 && (await checkSession())) {
+          // Signed out and in again elsewhere: this page's form token is from the old session.
         } else if (response.status === 403) {
           showComposeError("This page has been open a long time. Please copy your message, reload the page and send it again.");
         } else {
@@ -400,7 +609,7 @@ function startRoom(root) {
           showComposeError(message);
         }
       } catch (_) {
-        showComposeError("You seem to be offline. Your message is still here; send it again once you're connected.");
+        showComposeError("We couldn't reach Rapport just now. Your message is still here; please send it again in a moment.");
       } finally {
         button.disabled = false;
       }
@@ -443,9 +652,37 @@ function startRoom(root) {
     }
   });
 
-  setupRecorder(roomId, csrf, (m) => addMessage(m));
+  setupRecorder(roomId, csrf, (m) => addMessage(m), showSignedOut);
+  setupFilePicker();
+  openAt();
+  updateJump();
   connect();
   flushRead();
+}
+
+// Says which file is chosen, and whether it can be sent, before anything is uploaded.
+function setupFilePicker() {
+  const input = document.getElementById("file");
+  const chosen = document.getElementById("file-chosen");
+  if (!input || !chosen) {
+    return;
+  }
+  const limits = { audio: 10, video: 25, image: 5, pdf: 10 };
+  input.addEventListener("change", () => {
+    const file = input.files && input.files[0];
+    if (!file) {
+      chosen.textContent = "";
+      return;
+    }
+    const type = file.type || "";
+    const kind = type.startsWith("audio/") ? "audio" : type.startsWith("video/") ? "video"
+      : type.startsWith("image/") ? "image" : "pdf";
+    const mb = file.size / (1024 * 1024);
+    const size = mb >= 1 ? `${mb.toFixed(1)} MB` : `${Math.max(1, Math.ceil(file.size / 1024))} KB`;
+    chosen.textContent = mb > limits[kind]
+      ? `${file.name} is ${size}, more than the ${limits[kind]} MB that can be sent. Please choose a smaller file.`
+      : `Ready to send: ${file.name} (${size}).`;
+  });
 }
 
 function timeFormatter(zone) {
@@ -475,7 +712,7 @@ function timeFormatter(zone) {
 const MAX_SECONDS = 300;
 const MAX_BYTES = { audio: 10 * 1024 * 1024, video: 25 * 1024 * 1024 };
 
-function setupRecorder(roomId, csrf, onSent) {
+function setupRecorder(roomId, csrf, onSent, onSignedOut) {
   const box = document.getElementById("recorder");
   if (!box || !window.MediaRecorder || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     return; // The file form below still works.
@@ -648,8 +885,13 @@ function setupRecorder(roomId, csrf, onSent) {
         headers: { Accept: "application/json" },
         body: form,
         credentials: "same-origin",
+        redirect: "manual",
       });
-      if (response.ok) {
+      if (response.type === "opaqueredirect") {
+        status.textContent = "";
+        setError("Your recording is still here. Sign in again to send it.");
+        onSignedOut();
+      } else if (response.ok) {
         const data = await response.json();
         discard();
         status.textContent = "Sent.";
@@ -666,7 +908,7 @@ function setupRecorder(roomId, csrf, onSent) {
       }
     } catch (_) {
       status.textContent = "";
-      setError("You seem to be offline. Your recording is still here; send it again once you're connected.");
+      setError("We couldn't reach Rapport just now. Your recording is still here; please send it again in a moment.");
     } finally {
       sendButton.disabled = false;
     }

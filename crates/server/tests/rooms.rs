@@ -54,3 +54,6 @@ mod email;
 
 #[path = "rooms/replies.rs"]
 mod replies;
+
+#[path = "rooms/list.rs"]
+mod list;

@@ -432,6 +432,40 @@ macro_rules! impl_room_traits {
                 rows.iter().map(room_from_row).collect()
             }
 
+            async fn members_of_rooms_of(&self, account: AccountId) -> StoreResult<Vec<RoomMember>> {
+                let rows = sqlx::query(
+                    "SELECT o.room_id, o.account_id, o.joined_at, o.left_at, o.visible_from, o.last_read \
+                     FROM room_members rm JOIN room_members o ON o.room_id = rm.room_id AND o.left_at IS NULL \
+                     WHERE rm.account_id = $1 AND rm.left_at IS NULL ORDER BY o.room_id, o.joined_at, o.account_id",
+                )
+                .bind(account.as_uuid())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(member_from_row).collect()
+            }
+
+            async fn latest_messages(
+                &self,
+                account: AccountId,
+            ) -> StoreResult<std::collections::HashMap<RoomId, StoredMessage>> {
+                // One indexed look-up per room (`messages_by_room` holds `created_at`), from the
+                // account's memberships: the newest message they may see there.
+                let sql = format!(
+                    "{MESSAGE_SELECT} JOIN room_members rm ON rm.room_id = m.room_id \
+                     WHERE rm.account_id = $1 AND rm.left_at IS NULL AND m.id = (SELECT l.id FROM messages l \
+                     WHERE l.room_id = rm.room_id AND l.created_at >= COALESCE(rm.visible_from, $2) \
+                     ORDER BY l.id DESC LIMIT 1)"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(account.as_uuid())
+                    .bind(visible_bound(None))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(|row| message_from_row(row).map(|m| (m.room_id, m))).collect()
+            }
+
             async fn commit_room_writes(&self, writes: &[RoomWrite]) -> StoreResult<Vec<i64>> {
                 if writes.is_empty() {
                     return Ok(Vec::new());

@@ -189,6 +189,12 @@ pub trait RoomStore: Send + Sync {
     async fn membership(&self, room: RoomId, account: AccountId) -> StoreResult<Option<RoomMember>>;
     /// Rooms the account is a current member of, oldest first.
     async fn rooms_of(&self, account: AccountId) -> StoreResult<Vec<Room>>;
+    /// Current members (the account among them) of every room the account is a current
+    /// member of, by room, each room's members ordered as [`Self::room_members`] orders them.
+    async fn members_of_rooms_of(&self, account: AccountId) -> StoreResult<Vec<RoomMember>>;
+    /// Per room the account is a current member of: the newest message visible to them
+    /// (created at or after their `visible_from`), deleted or not. Rooms without one are absent.
+    async fn latest_messages(&self, account: AccountId) -> StoreResult<HashMap<RoomId, StoredMessage>>;
 
     /// Appends writes in ONE transaction (one fsync for the lot), returning the new
     /// event ids in order. Event ids increase in commit order, across instances too.

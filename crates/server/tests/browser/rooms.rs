@@ -276,9 +276,10 @@ async fn a_couple_links_up_and_talks_live_with_their_therapist() {
     couple_in_care(&server, ALEX, therapist).await;
     let iris = Browser::start(&server.base, BrowserOptions::default()).await;
     iris.sign_in(THERAPIST, PASSWORD, THERAPIST_NAME).await;
-    open_room(&iris, "Together: Alex Rivera, Jordan Lee").await;
-    open_room(&jordan, "Together").await;
-    open_room(&alex, "Together").await;
+    // Each sees the room named from their side.
+    open_room(&iris, "Alex Rivera & Jordan Lee").await;
+    open_room(&jordan, "You & Alex Rivera, with").await;
+    open_room(&alex, "You & Jordan Lee, with").await;
     for (b, who) in [(&alex, "Alex"), (&jordan, "Jordan"), (&iris, "Iris")] {
         live(b).await;
         mark_page(b).await;
@@ -427,7 +428,7 @@ async fn without_javascript_every_message_form_still_works() {
     let b = Browser::start(&server.base, BrowserOptions::without_javascript()).await;
     b.sign_in(JORDAN, PASSWORD, "Jordan").await;
     assert!(b.text("main .home-rooms").await.contains("1 unread"), "home shows the unread message");
-    open_room(&b, "Together").await;
+    open_room(&b, "You & Alex Rivera").await;
     wait_for_message(&b, "Welcome, both of you.").await;
     assert!(b.client.find(Locator::Css("#recorder:not([hidden])")).await.is_err(), "no recorder without JavaScript");
 
@@ -466,7 +467,7 @@ async fn without_javascript_every_message_form_still_works() {
     let dir = tempfile::tempdir().expect("temp dir");
     let picture = dir.path().join("our-walk.png");
     std::fs::write(&picture, png()).expect("write picture");
-    open_room(&b, "Together").await;
+    open_room(&b, "You & Alex Rivera").await;
     b.find("#file").await.send_keys(&picture.display().to_string()).await.expect("choose a file");
     b.press("Send file").await;
     b.wait_for(Locator::Css("#messages li.message.mine img[alt*='our-walk.png']")).await;
@@ -637,7 +638,7 @@ async fn every_room_page(t: &Tour, b: &Browser, mut at: impl AsyncFnMut(&str)) {
 
     b.open(&format!("/rooms/{}", t.private_room)).await;
     b.follow_link("main .room-nav", "Show earlier messages").await;
-    b.wait_for_heading("Private: Alex Rivera").await;
+    b.wait_for_heading("Private: Alex Rivera (Alex Rivera & Jordan Lee)").await;
     b.find_link("main .room-nav", "Back to the latest messages").await;
     at("earlier messages").await;
 
@@ -918,5 +919,134 @@ async fn room_and_partner_forms_need_this_browsers_token() {
         .unwrap();
     assert_eq!(response.headers()["location"], "/home");
 
+    server.stop().await;
+}
+
+// ---- a room as a chat: where it opens, the way back, a session that ended ----------
+
+/// JavaScript that is true when the element `css` is wholly on screen.
+fn in_view(css: &str) -> String {
+    let css = serde_json::to_string(css).expect("selector");
+    format!(
+        "(() => {{ const e = document.querySelector({css}); if (!e) return false; \
+         const r = e.getBoundingClientRect(); return r.top >= -1 && r.bottom <= window.innerHeight + 1; }})()"
+    )
+}
+
+/// Waits (up to ten seconds) until the JavaScript `condition` holds on the page.
+async fn wait_until(b: &Browser, what: &str, condition: &str) {
+    for _ in 0..100 {
+        if b.run_script(&format!("return Boolean({condition});")).await == Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: still not so after ten seconds\n{}", b.describe_page().await);
+}
+
+fn phone_390() -> BrowserOptions {
+    BrowserOptions { width: 390, height: 844, phone: true, ..BrowserOptions::default() }
+}
+
+#[tokio::test]
+async fn a_long_room_opens_at_the_newest_message_and_offers_the_way_back_after_scrolling_up() {
+    let server = TestServer::spawn().await;
+    couple_world(&server).await;
+    let room = room_of(&server, JORDAN, RoomKind::Couple).await;
+    let mut newest = None;
+    for n in 1..=30 {
+        let who = [JORDAN, ALEX, THERAPIST][n % 3];
+        let text =
+            format!("Message {n}: how the week went, in a few sentences, so that thirty fill more than a screen.");
+        newest = Some(say(&server, who, room, &text).await);
+    }
+    let newest = newest.expect("a newest message");
+    // Jordan has read everything, so the room opens at the newest message.
+    server.app.mark_read_upto(&login(&server, JORDAN).await, room, newest).await.expect("read");
+
+    let desktop = BrowserOptions { width: 1366, height: 900, ..BrowserOptions::default() };
+    for (options, size) in [(phone_390(), "390 px"), (desktop, "1366 px")] {
+        let b = Browser::start(&server.base, options).await;
+        b.sign_in(JORDAN, PASSWORD, "Jordan").await;
+        b.open(&format!("/rooms/{room}")).await;
+        live(&b).await;
+        let at_newest = format!("{} && {}", in_view(&format!("#m-{newest}")), in_view("#body"));
+        wait_until(&b, &format!("{size}: the newest message and the message box in view"), &at_newest).await;
+        assert_eq!(b.run_script("return document.getElementById('jump-newest').hidden;").await, Value::Bool(true));
+
+        // Scrolling up to read older messages brings the way back.
+        b.run_script("window.scrollTo(0, 0);").await;
+        wait_until(&b, &format!("{size}: jump to newest shown"), "!document.getElementById('jump-newest').hidden")
+            .await;
+        let blocking = b.blocking_axe(&format!("room scrolled up at {size}")).await;
+        assert!(blocking.is_empty(), "{}", blocking.join("\n"));
+        // A message arriving meanwhile is counted on it, and the page stays where the reader is.
+        let arrived = say(&server, ALEX, room, "Are you both free on Thursday?").await;
+        wait_for_message(&b, "Are you both free on Thursday?").await;
+        wait_until(
+            &b,
+            "one new message counted",
+            "document.getElementById('jump-newest').textContent.includes('1 new')",
+        )
+        .await;
+        assert_eq!(b.run_script("return window.scrollY;").await, serde_json::json!(0), "{size}: not moved");
+        b.screenshot(&format!("room-scrolled-up-{}", options.width)).await;
+
+        b.find("#jump-newest").await.click().await.expect("press Jump to newest");
+        let back = format!("{} && {}", in_view(&format!("#m-{arrived}")), in_view("#body"));
+        wait_until(&b, &format!("{size}: back at the newest message"), &back).await;
+        wait_until(&b, "the control is gone", "document.getElementById('jump-newest').hidden").await;
+        assert_eq!(b.run_script("return document.activeElement.id;").await, Value::String("body".into()));
+        b.close().await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_tab_whose_session_ended_elsewhere_says_signed_out_and_keeps_the_draft() {
+    let server = TestServer::spawn().await;
+    couple_world(&server).await;
+    let room = room_of(&server, JORDAN, RoomKind::Couple).await;
+    say(&server, THERAPIST, room, "How did the talk go?").await;
+
+    let b = Browser::start(&server.base, phone_390()).await;
+    b.sign_in(JORDAN, PASSWORD, "Jordan").await;
+    b.open(&format!("/rooms/{room}")).await;
+    live(&b).await;
+    let draft = "It went better than last time. We both listened.";
+    b.fill("#body", draft).await;
+
+    // Jordan signs out everywhere else from another device: this tab's session ends.
+    let elsewhere = login(&server, JORDAN).await;
+    server.app.sign_out_other_sessions(&elsewhere, &Default::default()).await.expect("sign out elsewhere");
+    b.press("Send").await;
+    let banner = b.wait_for(Locator::Css("#signed-out")).await.text().await.expect("banner text");
+    assert!(banner.contains("You're signed out") && banner.contains("Sign in again"), "{banner}");
+    let page = b.main_text().await;
+    assert!(!page.contains("offline") && !page.contains("Reconnecting"), "never 'offline': {page}");
+    assert_eq!(b.run_script("return document.getElementById('body').value;").await, Value::String(draft.into()));
+    let blocking = b.blocking_axe("room after the session ended").await;
+    assert!(blocking.is_empty(), "{}", blocking.join("\n"));
+    b.screenshot("room-signed-out-390").await;
+
+    // Signing in again comes back to the room with the draft in the box.
+    b.follow_link("#signed-out", "Sign in again").await;
+    sign_in_here(&b, JORDAN).await;
+    b.wait_for(Locator::Css("#room")).await;
+    assert_eq!(b.path().await, format!("/rooms/{room}"));
+    wait_until(
+        &b,
+        "the draft is back",
+        &format!("document.getElementById('body').value === {}", serde_json::to_string(draft).unwrap()),
+    )
+    .await;
+    live(&b).await;
+    b.press("Send").await;
+    wait_for_message(&b, draft).await;
+    // Sent, so no longer kept.
+    b.open(&format!("/rooms/{room}")).await;
+    live(&b).await;
+    assert_eq!(b.run_script("return document.getElementById('body').value;").await, Value::String(String::new()));
+    b.close().await;
     server.stop().await;
 }

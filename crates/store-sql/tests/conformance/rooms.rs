@@ -19,6 +19,8 @@ conformance! {
     read_markers_and_unread_counts => sqlite_read_markers_and_unread_counts, postgres_read_markers_and_unread_counts;
     stars => sqlite_stars, postgres_stars;
     replies_awaited => sqlite_replies_awaited, postgres_replies_awaited;
+    latest_message_per_room => sqlite_latest_message_per_room, postgres_latest_message_per_room;
+    members_of_ones_rooms => sqlite_members_of_ones_rooms, postgres_members_of_ones_rooms;
 }
 
 async fn rooms_are_ensured_once(store: &dyn Store) {
@@ -551,6 +553,79 @@ async fn replies_awaited(store: &dyn Store) {
     store.commit_room_writes(&[reply]).await.unwrap();
     assert_eq!(store.awaiting_reply(therapist).await.unwrap(), HashMap::from([(rooms[2], at(4))]));
     assert!(store.awaiting_reply(AccountId::new()).await.unwrap().is_empty());
+}
+
+async fn latest_message_per_room(store: &dyn Store) {
+    let start = now() - Duration::hours(1);
+    let (room, [client, therapist]) = room_with_two(store, "individual:latest", start).await;
+    let quiet =
+        store.ensure_room(&new_room(RoomKind::Individual, "individual:latest-quiet", None, start)).await.unwrap();
+    store.add_room_member(quiet.id, client, start, None).await.unwrap();
+    let elsewhere =
+        store.ensure_room(&new_room(RoomKind::Individual, "individual:latest-else", None, start)).await.unwrap();
+    store.add_room_member(elsewhere.id, therapist, start, None).await.unwrap();
+
+    let first = message(room.id, client, start + Duration::minutes(1), "first");
+    let mut last = message(room.id, therapist, start + Duration::minutes(2), "last");
+    last.attachment = Some(attachment_meta(2));
+    let stray = message(elsewhere.id, therapist, start + Duration::minutes(3), "not the client's");
+    let writes: Vec<_> = [&first, &last, &stray].into_iter().cloned().map(message_write).collect();
+    store.commit_room_writes(&writes).await.unwrap();
+
+    // Only rooms one is in, only rooms with a message, the newest one with its attachment.
+    let latest = store.latest_messages(client).await.unwrap();
+    assert_eq!(latest.keys().copied().collect::<Vec<_>>(), vec![room.id]);
+    assert_eq!(latest[&room.id], last);
+    let theirs = store.latest_messages(therapist).await.unwrap();
+    assert_eq!((theirs[&room.id].id, theirs[&elsewhere.id].id, theirs.len()), (last.id, stray.id, 2));
+
+    // A tombstone is still the newest message.
+    let at = start + Duration::minutes(10);
+    let empty = Sealed { key_id: "k1".to_owned(), bytes: Vec::new() };
+    let audit = audit_entry(therapist, AuditAction::MessageDeleted, at, last.id);
+    store.delete_message(last.id, at, &empty, &update_event(&last, at), &audit).await.unwrap();
+    let deleted = &store.latest_messages(client).await.unwrap()[&room.id];
+    assert_eq!((deleted.id, deleted.deleted_at, &deleted.attachment), (last.id, Some(at), &None));
+
+    // Someone who sees the room only from after its messages has none yet; then the next one.
+    let partner = insert_person(store, "latest.partner@example.org", Role::Client).await;
+    store.add_room_member(room.id, partner, at, Some(at)).await.unwrap();
+    assert!(store.latest_messages(partner).await.unwrap().is_empty());
+    let later = message(room.id, client, at + Duration::minutes(1), "later");
+    store.commit_room_writes(&[message_write(later.clone())]).await.unwrap();
+    assert_eq!(store.latest_messages(partner).await.unwrap()[&room.id].id, later.id);
+    // After leaving, nothing.
+    store.remove_room_member(room.id, partner, at + Duration::minutes(2)).await.unwrap();
+    assert!(store.latest_messages(partner).await.unwrap().is_empty());
+    assert!(store
+        .latest_messages(insert_person(store, "nobody@example.org", Role::Client).await)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn members_of_ones_rooms(store: &dyn Store) {
+    let start = now() - Duration::hours(1);
+    let (room, [client, therapist]) = room_with_two(store, "individual:fellows", start).await;
+    // Another room (with its own client and therapist) that the therapist joins too.
+    let (other, [other_client, _]) = room_with_two(store, "individual:fellows-other", start).await;
+    store.add_room_member(other.id, therapist, start + Duration::minutes(1), None).await.unwrap();
+    let gone = insert_person(store, "fellows.gone@example.org", Role::Client).await;
+    store.add_room_member(room.id, gone, start, None).await.unwrap();
+    store.remove_room_member(room.id, gone, start + Duration::minutes(2)).await.unwrap();
+
+    let pairs = |members: Vec<rapport_store::RoomMember>| {
+        let mut pairs: Vec<_> = members.into_iter().map(|m| (m.room_id, m.account_id)).collect();
+        pairs.sort();
+        pairs
+    };
+    let mut expected = vec![(room.id, client), (room.id, therapist)];
+    expected.sort();
+    assert_eq!(pairs(store.members_of_rooms_of(client).await.unwrap()), expected);
+    let theirs = pairs(store.members_of_rooms_of(therapist).await.unwrap());
+    assert_eq!(theirs.len(), 5);
+    assert!(theirs.contains(&(other.id, other_client)) && !theirs.iter().any(|(_, a)| *a == gone));
+    assert!(store.members_of_rooms_of(gone).await.unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------------------

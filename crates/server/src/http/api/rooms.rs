@@ -37,6 +37,21 @@ pub struct RoomDto {
     pub waiting_since: Option<DateTime<Utc>>,
     /// When the therapist's reply is expected (end of the next working day in their time zone, by default).
     pub reply_due: Option<DateTime<Utc>>,
+    /// The newest message you can see in the room; null when there is none yet.
+    pub last_message: Option<LastMessageDto>,
+}
+
+/// The newest message in a room, in short.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastMessageDto {
+    pub id: Uuid,
+    /// A short plain-text excerpt (at most about 80 characters): the text; "Voice message",
+    /// "Video message", "Picture" or "File" for an attachment (with the caption, if any);
+    /// "Message deleted" for a deleted message.
+    pub preview: String,
+    pub at: DateTime<Utc>,
+    pub sender_id: Uuid,
+    pub sender_name: String,
 }
 
 /// Your rooms.
@@ -58,6 +73,13 @@ pub fn room_dto(r: RoomSummary) -> RoomDto {
         title: r.title,
         waiting_since: r.waiting_since,
         reply_due: r.reply_due,
+        last_message: r.last_message.map(|m| LastMessageDto {
+            id: m.id.as_uuid(),
+            preview: m.preview,
+            at: m.at,
+            sender_id: m.sender_id.as_uuid(),
+            sender_name: m.sender_name,
+        }),
     }
 }
 

@@ -12,6 +12,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
+use chrono::{DateTime, Datelike, Utc};
 use rapport_app::{App, AppError, AttachmentUpload, MessageView, RoomSummary};
 use rapport_domain::room::{RoomKind, MAX_ATTACHMENT_BYTES, MAX_MESSAGE_CHARS};
 use rapport_domain::{FieldErrors, MessageId, Role, RoomId, TimeZone};
@@ -32,6 +33,36 @@ pub struct RoomLink {
     pub reply_due: Option<String>,
     /// Whether the viewer is the one expected to reply.
     pub therapist: bool,
+    /// The newest message, when there is one.
+    pub last: Option<LastLine>,
+}
+
+/// The newest message of a room, as a line under its title.
+pub struct LastLine {
+    /// "You" or, in a couple room, who wrote it; nobody in a room of two.
+    pub sender: Option<String>,
+    pub preview: String,
+    /// Short: "14:05" today, "Mon" this week, "3 Mar" this year, "3 Mar 2025" before.
+    pub when: String,
+    /// In full, for the `<time>` element and its tooltip.
+    pub when_full: String,
+    pub iso: String,
+}
+
+/// When a message was sent, as short as it can be while still clear, in the viewer's zone.
+fn short_when(at: DateTime<Utc>, now: DateTime<Utc>, tz: TimeZone) -> String {
+    let local = at.with_timezone(&tz.tz());
+    let today = now.with_timezone(&tz.tz()).date_naive();
+    let days = (today - local.date_naive()).num_days();
+    if days == 0 {
+        local.format("%H:%M").to_string()
+    } else if (1..7).contains(&days) {
+        local.format("%a").to_string()
+    } else if local.year() == today.year() {
+        local.format("%-d %b").to_string()
+    } else {
+        local.format("%-d %b %Y").to_string()
+    }
 }
 
 fn kind_label(kind: RoomKind) -> &'static str {
@@ -42,9 +73,23 @@ fn kind_label(kind: RoomKind) -> &'static str {
     }
 }
 
-fn room_link(r: RoomSummary, user: &WebUser) -> RoomLink {
+fn room_link(r: RoomSummary, user: &WebUser, now: DateTime<Utc>) -> RoomLink {
     let tz = user.account.time_zone;
+    let last = r.last_message.map(|m| LastLine {
+        sender: if m.sender_id == user.account.id {
+            Some("You".to_owned())
+        } else if r.kind == RoomKind::Couple {
+            Some(m.sender_name)
+        } else {
+            None
+        },
+        preview: m.preview,
+        when: short_when(m.at, now, tz),
+        when_full: tz.format(m.at),
+        iso: m.at.to_rfc3339(),
+    });
     RoomLink {
+        last,
         id: r.id.to_string(),
         title: r.title,
         kind: kind_label(r.kind),
@@ -64,7 +109,8 @@ pub async fn room_links(app: &App, user: &WebUser) -> Result<(Vec<RoomLink>, u32
     }
     let rooms = app.my_rooms(&user.auth).await?;
     let unread = rooms.iter().map(|r| r.unread).sum();
-    Ok((rooms.into_iter().map(|r| room_link(r, user)).collect(), unread))
+    let now = app.current_time();
+    Ok((rooms.into_iter().map(|r| room_link(r, user, now)).collect(), unread))
 }
 
 #[derive(Template)]
@@ -797,7 +843,23 @@ pub async fn star(
 
 #[cfg(test)]
 mod tests {
-    use super::size_words;
+    use super::{short_when, size_words};
+    use chrono::{TimeZone as _, Utc};
+    use rapport_domain::TimeZone;
+
+    #[test]
+    fn list_times_are_short_in_the_viewers_zone() {
+        let zone = TimeZone::parse("America/New_York").unwrap();
+        // Wednesday 11 March 2026, 09:00 in New York.
+        let now = Utc.with_ymd_and_hms(2026, 3, 11, 13, 0, 0).unwrap();
+        let at = |m, d, h, min| Utc.with_ymd_and_hms(2026, m, d, h, min, 0).unwrap();
+        assert_eq!(short_when(at(3, 11, 4, 5), now, zone), "00:05");
+        // 02:30 UTC on the 11th is still the 10th in New York: yesterday, a Tuesday.
+        assert_eq!(short_when(at(3, 11, 2, 30), now, zone), "Tue");
+        assert_eq!(short_when(at(3, 5, 15, 0), now, zone), "Thu");
+        assert_eq!(short_when(at(3, 4, 15, 0), now, zone), "4 Mar");
+        assert_eq!(short_when(Utc.with_ymd_and_hms(2025, 12, 24, 15, 0, 0).unwrap(), now, zone), "24 Dec 2025");
+    }
 
     #[test]
     fn sizes_read_plainly() {
