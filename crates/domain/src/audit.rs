@@ -50,11 +50,17 @@ pub enum AuditAction {
     RoomHistoryRead,
     /// Opened an attachment.
     AttachmentRead,
+    /// Proposed a couple's therapist to one's partner.
+    CareProposed,
+    /// Agreed to the therapist one's partner proposed.
+    CareProposalAccepted,
+    /// Declined the therapist one's partner proposed.
+    CareProposalDeclined,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::AccountCreated,
         AuditAction::SignedIn,
         AuditAction::SignInFailed,
@@ -77,6 +83,9 @@ impl AuditAction {
         AuditAction::MessageDeleted,
         AuditAction::RoomHistoryRead,
         AuditAction::AttachmentRead,
+        AuditAction::CareProposed,
+        AuditAction::CareProposalAccepted,
+        AuditAction::CareProposalDeclined,
     ];
 
     /// The stored name.
@@ -104,6 +113,9 @@ impl AuditAction {
             AuditAction::MessageDeleted => "message.deleted",
             AuditAction::RoomHistoryRead => "room.history_read",
             AuditAction::AttachmentRead => "attachment.read",
+            AuditAction::CareProposed => "care_proposal.proposed",
+            AuditAction::CareProposalAccepted => "care_proposal.accepted",
+            AuditAction::CareProposalDeclined => "care_proposal.declined",
         }
     }
 
@@ -132,6 +144,9 @@ impl AuditAction {
             AuditAction::MessageDeleted => "A message was deleted (a marker stays in the room)",
             AuditAction::RoomHistoryRead => "Messages in a shared room were read",
             AuditAction::AttachmentRead => "An attachment was opened",
+            AuditAction::CareProposed => "A couple's therapist was proposed to a partner",
+            AuditAction::CareProposalAccepted => "A partner agreed to the proposed couple's therapist",
+            AuditAction::CareProposalDeclined => "A partner declined the proposed couple's therapist",
         }
     }
 }
