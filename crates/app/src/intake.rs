@@ -369,22 +369,31 @@ impl App {
         };
         let current = self.store.active_care_of_client(me).await?;
         let candidates = self.cached_candidates(day.today, true).await?;
-        // The current therapist is left out of matches, but may be proposed to the partner
-        // again when the couple's care with them is not (yet) agreed.
-        let again = match (&couple, &current) {
-            (Some(c), Some(team)) if team.therapist_id == therapist && team.couple_id == Some(c.id) => {
-                match self.store.latest_care_proposal(c.id).await? {
-                    Some(p) if p.care_team_id == team.id && p.state == CareProposalState::Pending => {
-                        return Ok(ChosenCare { team: team.clone(), partner_agreement: Some(p.state) })
+        // The current therapist is left out of matches, but may be proposed to the partner: for
+        // couples work with them (their one-to-one room becomes the private channel), or again
+        // after the partner declined.
+        let mut again = None;
+        let mut allow_current = false;
+        if let (Some(c), Some(team)) = (&couple, &current) {
+            if team.therapist_id == therapist {
+                if team.couple_id != Some(c.id) {
+                    allow_current = true;
+                } else {
+                    match self.store.latest_care_proposal(c.id).await? {
+                        Some(p) if p.care_team_id == team.id && p.state == CareProposalState::Pending => {
+                            return Ok(ChosenCare { team: team.clone(), partner_agreement: Some(p.state) })
+                        }
+                        Some(p) if p.care_team_id == team.id && p.state == CareProposalState::Accepted => {}
+                        _ => {
+                            allow_current = true;
+                            again = Some(team.clone());
+                        }
                     }
-                    Some(p) if p.care_team_id == team.id && p.state == CareProposalState::Accepted => None,
-                    _ => Some(team.clone()),
                 }
             }
-            _ => None,
-        };
+        }
         let mut eligible_seeker = seeker.clone();
-        if again.is_some() {
+        if allow_current {
             eligible_seeker.exclude.retain(|t| *t != therapist);
         }
         let Some(candidate) = candidates.iter().find(|c| c.id == therapist && is_eligible(c, &eligible_seeker, day))

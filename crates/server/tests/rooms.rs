@@ -48,3 +48,6 @@ mod email;
 
 #[path = "rooms/replies.rs"]
 mod replies;
+
+#[path = "rooms/proposals.rs"]
+mod proposals;

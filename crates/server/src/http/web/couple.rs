@@ -139,6 +139,9 @@ fn notice(done: &Done) -> Option<&'static str> {
         Some("linked") => Some("You're linked. Welcome, both of you."),
         Some("consented") => Some("Your choice is saved."),
         Some("unlinked") => Some("You're no longer linked. Your own account stays as it is."),
+        Some("proposed") => Some(
+            "We've asked your partner. Until they agree, you work with this therapist on your own, and nothing of theirs is shared.",
+        ),
         Some("care-accepted") => {
             Some("You've agreed. Your shared room and your private channel are on your Messages page.")
         }
