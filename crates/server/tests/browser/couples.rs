@@ -6,7 +6,7 @@
 use crate::common::TestServer;
 use crate::harness::{Browser, BrowserOptions};
 use crate::matching::tick;
-use crate::rooms::{account, approved_therapist, login, ALEX, JORDAN, PASSWORD, THERAPIST_NAME};
+use crate::rooms::{account, approved_therapist, http_session, login, ALEX, JORDAN, PASSWORD, THERAPIST_NAME};
 use fantoccini::Locator;
 use rapport_app::IntakeInput;
 use rapport_domain::couple::ConfidentialityPolicy;
@@ -143,4 +143,56 @@ async fn consent_and_a_couples_therapist_on_a_phone() {
 #[tokio::test]
 async fn consent_and_a_couples_therapist_on_a_laptop() {
     journey(BrowserOptions { width: 1366, height: 900, ..BrowserOptions::default() }).await;
+}
+
+/// The agreement radios on a page that are checked.
+fn checked_radios(html: &str) -> usize {
+    html.split("<input").filter(|i| i.contains("name=\"policy\"") && i.contains(" checked")).count()
+}
+
+#[tokio::test]
+async fn saving_the_agreement_without_a_choice_is_a_form_error_that_changes_nothing() {
+    let server = TestServer::spawn().await;
+    account(&server, ALEX, "Alex Rivera", Role::Client).await;
+    account(&server, JORDAN, "Jordan Lee", Role::Client).await;
+    let ctx = Default::default();
+    // Alex suggests limited secrets when inviting; Jordan's invitation page describes it, choosing nothing.
+    let alex_api = login(&server, ALEX).await;
+    let invite = server
+        .app
+        .invite_partner(&alex_api, JORDAN, Some(ConfidentialityPolicy::LimitedSecrets), &ctx)
+        .await
+        .expect("invite");
+    let (jordan, _) = http_session(&server, JORDAN).await;
+    let page = jordan
+        .get(server.url(&format!("/couple/invitations/{}", invite.token.expose())))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Alex Rivera suggested <strong>Limited secrets</strong>"), "{page}");
+    assert_eq!(checked_radios(&page), 0, "nothing chosen for Jordan");
+    let jordan_api = login(&server, JORDAN).await;
+    server
+        .app
+        .accept_invitation(&jordan_api, invite.token.expose(), ConfidentialityPolicy::NoSecrets, &ctx)
+        .await
+        .expect("accept");
+
+    // Alex saves the form without choosing: 422, the page again with the message, nothing saved.
+    let (alex, csrf) = http_session(&server, ALEX).await;
+    let page = alex.get(server.url("/couple")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(checked_radios(&page), 0, "nothing chosen for Alex");
+    let response = alex.post(server.url("/couple/policy")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Please choose one of the two agreements."), "{page}");
+    assert!(page.contains("Jordan Lee proposed <strong>No secrets</strong>"), "{page}");
+    assert_eq!(checked_radios(&page), 0);
+    let couple = server.app.my_couple(&alex_api).await.expect("couple").expect("linked");
+    assert_eq!(couple.my_consent, None, "nothing saved");
+    assert_eq!(couple.history.len(), 1, "only Jordan's consent");
+    server.stop().await;
 }

@@ -749,7 +749,7 @@ fn csrf_in(html: &str) -> String {
 }
 
 /// A cookie-keeping HTTP client signed in through the form, and its form token.
-async fn http_session(server: &TestServer, email: &str) -> (reqwest::Client, String) {
+pub(crate) async fn http_session(server: &TestServer, email: &str) -> (reqwest::Client, String) {
     let client = crate::common::browser_like_client();
     let page = client.get(server.url("/sign-in")).send().await.unwrap().text().await.unwrap();
     let response = client

@@ -309,3 +309,34 @@ async fn the_policy_consent_needs_a_choice() {
     assert_eq!(couple_of(&server, &a).await, before, "nothing changed");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_demo_couple_agreed_on_their_therapist() {
+    let server = TestServer::spawn().await;
+    server.app.seed_demo().await.expect("demo world");
+    for email in ["riley@demo.rapport.test", "sam@demo.rapport.test"] {
+        let signed = server
+            .app
+            .sign_in(email, rapport_app::DEMO_PASSWORD, rapport_store::SessionKind::Api, &Default::default())
+            .await
+            .expect("demo sign-in");
+        let who = server.app.authenticate(signed.token.expose()).await.expect("authenticate");
+        let couple = server.app.my_couple(&who).await.expect("couple").expect("linked");
+        let proposal = couple.care_proposal.expect("the demo couple's proposal");
+        assert_eq!(proposal.state, rapport_store::CareProposalState::Accepted, "{email}");
+        // In the couple room, and never told to find a therapist: they have one.
+        let (_, name) = server
+            .app
+            .my_therapist(&who)
+            .await
+            .expect("therapist")
+            .unwrap_or_else(|| panic!("no therapist for {email}"));
+        assert_eq!(name, proposal.professional_name, "{email}");
+        let kinds: Vec<&str> =
+            server.app.my_rooms(&who).await.expect("rooms").iter().map(|r| r.kind.as_str()).collect();
+        let mut sorted = kinds.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, ["couple", "private_channel"], "{email}: {kinds:?}");
+    }
+    server.stop().await;
+}
