@@ -438,6 +438,12 @@ impl App {
                 team
             }
         };
+        // Rooms first: a proposal waiting changes none (the chooser's care is one-to-one until agreed).
+        self.sync_rooms_for(me).await?;
+        if let Some(c) = &couple {
+            // Earlier couple care the chooser left ends for the partner's rooms too.
+            self.sync_rooms_for(if c.partner_a == me { c.partner_b } else { c.partner_a }).await?;
+        }
         let partner_agreement = match &couple {
             Some(c) => {
                 // What the partner sees leaves out the chooser's concerns: those are health data.
@@ -452,11 +458,6 @@ impl App {
             }
             None => None,
         };
-        self.sync_rooms_for(me).await?;
-        if let Some(c) = &couple {
-            // Earlier couple care the chooser left ends for the partner's rooms too.
-            self.sync_rooms_for(if c.partner_a == me { c.partner_b } else { c.partner_a }).await?;
-        }
         Ok(ChosenCare { team, partner_agreement })
     }
 

@@ -83,7 +83,18 @@ impl App {
             answered_by: None,
             answered_at: None,
         };
-        self.store.propose_care(&proposal).await?;
+        match self.store.propose_care(&proposal).await {
+            Ok(()) => {}
+            // Both partners proposed at the same moment: one proposal waits, the other is refused.
+            // The chooser's one-to-one care has begun; choosing again proposes it.
+            Err(StoreError::Conflict(_)) => {
+                return Err(AppError::Conflict {
+                    field: "therapist_id",
+                    message: "Your partner just suggested a therapist too. Please look at their suggestion on your Partner page first.",
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
         for subject in [me.id, partner] {
             self.audit(
                 Some(me.id),
