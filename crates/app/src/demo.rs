@@ -97,7 +97,7 @@ impl App {
     async fn seed_demo_care(&self, ids: &[AccountId], couple: &Couple) -> Result<(), AppError> {
         use rapport_domain::couple::ConfidentialityPolicy;
         use rapport_domain::room::MessageBody;
-        use rapport_store::{CareTeam, PolicyConsent};
+        use rapport_store::{CareProposal, CareProposalState, CareTeam, PolicyConsent};
         let now = self.now();
         for partner in [couple.partner_a, couple.partner_b] {
             let consent = PolicyConsent {
@@ -121,6 +121,29 @@ impl App {
                 sees_history: true,
             };
             self.store.start_care(&team, None).await?;
+            if let Some(couple_id) = couple_id {
+                // Riley proposed the couple's therapist and Sam agreed, as every couple does.
+                let proposal = CareProposal {
+                    id: Uuid::now_v7(),
+                    couple_id,
+                    care_team_id: team.id,
+                    therapist_id: therapist,
+                    proposed_by: client,
+                    proposed_at: now,
+                    reasons: vec![
+                        "Specialises in couples therapy".to_owned(),
+                        "Uses Emotionally Focused Therapy and the Gottman Method".to_owned(),
+                    ],
+                    state: CareProposalState::Pending,
+                    answered_by: None,
+                    answered_at: None,
+                };
+                self.store.propose_care(&proposal).await?;
+                self.store
+                    .answer_care_proposal(proposal.id, CareProposalState::Accepted, couple.partner_b, now)
+                    .await?;
+                self.sync_rooms_for(couple.partner_b).await?;
+            }
             self.sync_rooms_for(client).await?;
         }
         let ctx = RequestContext::default();

@@ -11,7 +11,7 @@ use rapport_domain::matching::{
 };
 use rapport_domain::taxonomy::{parse_terms, Approach, Concern, Gender, Modality, UnknownTerm};
 use rapport_domain::{AccountId, Action, AuditAction, FieldErrors, Jurisdiction, TimeZone};
-use rapport_store::{CareTeam, Intake, StoreError};
+use rapport_store::{CareProposalState, CareTeam, Intake, StoreError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -58,6 +58,14 @@ pub struct IntakeOutcome {
     pub show_crisis_resources: bool,
     /// Offer individual support rather than joint couples work (relationship safety).
     pub offer_individual_support: bool,
+}
+
+/// A chosen therapist: the care team, and for a couple whether the partner agreed yet.
+#[derive(Debug, Clone)]
+pub struct ChosenCare {
+    pub team: CareTeam,
+    /// `Some(Pending)` when the choice waits for the partner's agreement; `None` for individual care.
+    pub partner_agreement: Option<CareProposalState>,
 }
 
 /// Suggested therapists, or why there are none.
@@ -332,6 +340,11 @@ impl App {
     /// Starts working with one of the caller's current matches, ending any
     /// current care relationship. `sees_history` lets the new therapist see
     /// what was shared with earlier ones.
+    ///
+    /// For a partner whose intake is for the couple, the choice is a proposal to the
+    /// other partner: until they accept, the chooser works with the therapist
+    /// one-to-one and the other partner is in none of this care team's rooms.
+    /// Proposing the current therapist again after a decline asks the partner again.
     pub async fn choose_therapist(
         &self,
         who: &Authenticated,
@@ -339,7 +352,7 @@ impl App {
         sees_history: bool,
         reason: Option<&str>,
         ctx: &RequestContext,
-    ) -> Result<CareTeam, AppError> {
+    ) -> Result<ChosenCare, AppError> {
         let me = who.account_id();
         // Any therapist who fits may be chosen (also ones shown as new matches), checked
         // against fresh data at the moment of choosing; capacity is re-checked by the store.
@@ -347,50 +360,117 @@ impl App {
             field: "intake",
             message: "Please complete the intake questions first, so we can suggest therapists who fit.",
         })?;
-        let candidates = self.cached_candidates(day.today, true).await?;
-        if !candidates.iter().any(|c| c.id == therapist && is_eligible(c, &seeker, day)) {
-            return Err(AppError::NotFound);
-        }
-        let team = CareTeam {
-            id: Uuid::now_v7(),
-            client_id: me,
-            couple_id: match seeker.kind {
-                SeekerKind::Couple => self.store.couple_of(me).await?.map(|c| c.id),
-                SeekerKind::Individual => None,
-            },
-            therapist_id: therapist,
-            started_at: self.now(),
-            ended_at: None,
-            end_reason: None,
-            sees_history,
+        let couple = match seeker.kind {
+            SeekerKind::Couple => self.store.couple_of(me).await?,
+            SeekerKind::Individual => None,
         };
-        let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map(|r| r.chars().take(500).collect::<String>());
-        match self.store.start_care(&team, reason.as_deref()).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(AppError::Conflict {
-                    field: "therapist_id",
-                    message: "That therapist's last place was just taken, or your care team just changed. Please look at your matches again.",
-                })
+        let current = self.store.active_care_of_client(me).await?;
+        let candidates = self.cached_candidates(day.today, true).await?;
+        // The current therapist is left out of matches, but may be proposed to the partner: for
+        // couples work with them (their one-to-one room becomes the private channel), or again
+        // after the partner declined.
+        let mut again = None;
+        let mut allow_current = false;
+        if let (Some(c), Some(team)) = (&couple, &current) {
+            if team.therapist_id == therapist {
+                if team.couple_id != Some(c.id) {
+                    allow_current = true;
+                } else {
+                    match self.store.latest_care_proposal(c.id).await? {
+                        Some(p) if p.care_team_id == team.id && p.state == CareProposalState::Pending => {
+                            return Ok(ChosenCare { team: team.clone(), partner_agreement: Some(p.state) })
+                        }
+                        Some(p) if p.care_team_id == team.id && p.state == CareProposalState::Accepted => {}
+                        _ => {
+                            allow_current = true;
+                            again = Some(team.clone());
+                        }
+                    }
+                }
             }
-            Err(e) => return Err(e.into()),
         }
-        self.forget_candidates();
+        let mut eligible_seeker = seeker.clone();
+        if allow_current {
+            eligible_seeker.exclude.retain(|t| *t != therapist);
+        }
+        let Some(candidate) = candidates.iter().find(|c| c.id == therapist && is_eligible(c, &eligible_seeker, day))
+        else {
+            return Err(AppError::NotFound);
+        };
+        let team = match again {
+            Some(team) => team,
+            None => {
+                let team = CareTeam {
+                    id: Uuid::now_v7(),
+                    client_id: me,
+                    couple_id: couple.as_ref().map(|c| c.id),
+                    therapist_id: therapist,
+                    started_at: self.now(),
+                    ended_at: None,
+                    end_reason: None,
+                    sees_history,
+                };
+                let reason =
+                    reason.map(str::trim).filter(|r| !r.is_empty()).map(|r| r.chars().take(500).collect::<String>());
+                match self.store.start_care(&team, reason.as_deref()).await {
+                    Ok(()) => {}
+                    Err(StoreError::Conflict(_)) => {
+                        return Err(AppError::Conflict {
+                            field: "therapist_id",
+                            message: "That therapist's last place was just taken, or your care team just changed. Please look at your matches again.",
+                        })
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                self.forget_candidates();
+                self.audit(
+                    Some(me),
+                    AuditAction::CareTeamStarted,
+                    Some(me),
+                    "care_team",
+                    Some(team.id.to_string()),
+                    ctx,
+                )
+                .await?;
+                team
+            }
+        };
+        // Rooms first: a proposal waiting changes none (the chooser's care is one-to-one until agreed).
         self.sync_rooms_for(me).await?;
-        if let Some(couple) = team.couple_id {
-            let couple = self.store.couple(couple).await?;
-            self.sync_rooms_for(if couple.partner_a == me { couple.partner_b } else { couple.partner_a }).await?;
+        if let Some(c) = &couple {
+            // Earlier couple care the chooser left ends for the partner's rooms too.
+            self.sync_rooms_for(if c.partner_a == me { c.partner_b } else { c.partner_a }).await?;
         }
-        self.audit(Some(me), AuditAction::CareTeamStarted, Some(me), "care_team", Some(team.id.to_string()), ctx)
-            .await?;
-        Ok(team)
+        let partner_agreement = match &couple {
+            Some(c) => {
+                // What the partner sees leaves out the chooser's concerns: those are health data.
+                let shareable = Seeker { concerns: Vec::new(), exclude: Vec::new(), ..eligible_seeker };
+                let reasons = find_matches(&shareable, std::slice::from_ref(candidate), day, 1)
+                    .into_iter()
+                    .next()
+                    .map(|m| m.reasons)
+                    .unwrap_or_default();
+                self.propose_to_partner(who, c, &team, reasons, ctx).await?;
+                Some(CareProposalState::Pending)
+            }
+            None => None,
+        };
+        Ok(ChosenCare { team, partner_agreement })
     }
 
     /// The caller's therapist, if they have one: the care team and the therapist's professional name.
     pub async fn my_therapist(&self, who: &Authenticated) -> Result<Option<(CareTeam, String)>, AppError> {
         let me = who.account_id();
         who.authorize(Action::ViewAccount(me))?;
-        let Some(team) = self.store.active_care_of_client(me).await? else { return Ok(None) };
+        // A partner in the couple's agreed care has the couple's therapist, whoever proposed them.
+        let team = match self.store.active_care_of_client(me).await? {
+            Some(team) => Some(team),
+            None => match self.store.couple_of(me).await? {
+                Some(c) => self.couple_care(&c).await?,
+                None => None,
+            },
+        };
+        let Some(team) = team else { return Ok(None) };
         let name = self.store.therapist(team.therapist_id).await?.professional_name;
         Ok(Some((team, name)))
     }

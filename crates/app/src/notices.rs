@@ -20,7 +20,7 @@ pub struct LicenseCheckReport {
 }
 
 impl App {
-    async fn notify(&self, account: AccountId, kind: &str, message: String) -> Result<(), AppError> {
+    pub(crate) async fn notify(&self, account: AccountId, kind: &str, message: String) -> Result<(), AppError> {
         let notice = Notice {
             id: Uuid::now_v7(),
             account_id: account,

@@ -50,6 +50,8 @@ pub struct CoupleView {
     /// What the caller last consented to.
     pub my_consent: Option<ConfidentialityPolicy>,
     pub history: Vec<PolicyConsent>,
+    /// The couple's latest proposal of a therapist, while its care team runs.
+    pub care_proposal: Option<crate::ProposalView>,
 }
 
 fn state_of(inv: &Invitation, now: DateTime<Utc>) -> InvitationState {
@@ -303,6 +305,7 @@ impl App {
             .collect();
         let policy = policy_status([couple.partner_a, couple.partner_b], &entries);
         let my_consent = history.iter().rev().find(|c| c.account_id == me).map(|c| c.policy);
+        let care_proposal = self.proposal_view(&couple, me).await?;
         Ok(Some(CoupleView {
             id: couple.id,
             partner_id,
@@ -311,6 +314,7 @@ impl App {
             policy,
             my_consent,
             history,
+            care_proposal,
         }))
     }
 
@@ -335,6 +339,8 @@ impl App {
         let couple = self.store.couple_of(me).await?.ok_or(AppError::NotFound)?;
         let now = self.now();
         self.store.unlink_couple(couple.id, me, now).await?;
+        // A proposal waiting on a partner who is no longer linked cannot be answered.
+        self.store.withdraw_care_proposal(couple.id, now).await?;
         for key in [crate::rooms::couple_room_key(couple.id), crate::rooms::private_room_key(couple.id, me)] {
             if let Some(room) = self.store.room_by_key(&key).await? {
                 self.leave_room(room.id, me).await?;

@@ -119,7 +119,8 @@ fn room_title(
     });
     let listed = if others.is_empty() { None } else { Some(others.join(" and ")) };
     match (room.kind, viewer) {
-        (RoomKind::Individual, _) => listed.unwrap_or_else(|| "One-to-one room".to_owned()),
+        // A client whose therapist has left the room keeps their history in it.
+        (RoomKind::Individual, _) => listed.unwrap_or_else(|| "Your earlier one-to-one room".to_owned()),
         (RoomKind::Couple, Role::Therapist) => couple_names.or(listed).unwrap_or_else(|| "Couple room".to_owned()),
         (RoomKind::Couple, _) => match (couple_names, therapist) {
             (Some(names), Some(t)) => format!("{names}, with {t}"),
@@ -135,7 +136,7 @@ fn room_title(
         }
         (RoomKind::PrivateChannel, _) => match therapist {
             Some(t) => format!("Private with {t}"),
-            None => "Private channel".to_owned(),
+            None => "Your private channel (closed for now)".to_owned(),
         },
     }
 }
@@ -191,37 +192,63 @@ pub struct AttachmentUpload {
 
 impl App {
     /// Makes sure the rooms the account's care relationships call for exist, with the right
-    /// members: an individual room with their therapist; for a couple in care, the couple
-    /// room and, once both agreed a policy, each partner's private channel. When the
-    /// therapist changed, the new one joins and the old one is removed. Idempotent.
+    /// members: an individual room with their therapist; for a couple whose care is agreed
+    /// by both partners, the couple room and, once both agreed a policy, each partner's
+    /// private channel. A partner's one-to-one room with the couple's therapist becomes
+    /// their private channel, so nobody has two private rooms with one therapist. While no
+    /// couple care is agreed, no therapist stays in the couple's rooms. When the therapist
+    /// changed, the new one joins and the old one is removed. Idempotent.
     pub(crate) async fn sync_rooms_for(&self, account: AccountId) -> Result<(), AppError> {
         let now = self.now();
         let couple = self.store.couple_of(account).await?;
-        let mut couple_team = None;
+        let couple_team = match &couple {
+            Some(c) => self.couple_care(c).await?,
+            None => None,
+        };
         if let Some(c) = &couple {
-            for p in [c.partner_a, c.partner_b] {
-                if let Some(t) = self.store.active_care_of_client(p).await? {
-                    if t.couple_id == Some(c.id) {
-                        couple_team = Some(t);
+            let partners = [c.partner_a, c.partner_b];
+            match &couple_team {
+                Some(team) => {
+                    let visible = if team.sees_history { None } else { Some(team.started_at) };
+                    let room = self.ensure_room(RoomKind::Couple, couple_room_key(c.id), Some(c.id)).await?;
+                    let wanted = [(c.partner_a, None), (c.partner_b, None), (team.therapist_id, visible)];
+                    self.set_room_members(room.id, &wanted, now).await?;
+                    let agreed = self.agreed_policy(c).await?.is_some();
+                    for p in partners {
+                        let existing = self.private_channel(c.id, p, team.therapist_id).await?;
+                        if agreed {
+                            let room = match existing {
+                                Some(room) => room,
+                                None => {
+                                    self.ensure_room(RoomKind::PrivateChannel, private_room_key(c.id, p), Some(c.id))
+                                        .await?
+                                }
+                            };
+                            self.set_room_members(room.id, &[(p, None), (team.therapist_id, visible)], now).await?;
+                        } else if let Some(room) = existing {
+                            // Closed until both partners agree what the therapist may do with it.
+                            self.set_room_members(room.id, &[(p, None)], now).await?;
+                        }
+                    }
+                }
+                None => {
+                    // No couple care agreed (none chosen, or a new proposal waiting): earlier
+                    // therapists leave the shared rooms; the partners keep their history.
+                    let mut keys = vec![couple_room_key(c.id)];
+                    keys.extend(partners.iter().map(|p| private_room_key(c.id, *p)));
+                    for key in keys {
+                        let Some(room) = self.store.room_by_key(&key).await? else { continue };
+                        for m in self.store.room_members(room.id).await? {
+                            if !partners.contains(&m.account_id) {
+                                self.leave_room(room.id, m.account_id).await?;
+                            }
+                        }
                     }
                 }
             }
         }
-        if let (Some(c), Some(team)) = (&couple, &couple_team) {
-            let visible = if team.sees_history { None } else { Some(team.started_at) };
-            let room = self.ensure_room(RoomKind::Couple, couple_room_key(c.id), Some(c.id)).await?;
-            let wanted = [(c.partner_a, None), (c.partner_b, None), (team.therapist_id, visible)];
-            self.set_room_members(room.id, &wanted, now).await?;
-            if self.agreed_policy(c).await?.is_some() {
-                for p in [c.partner_a, c.partner_b] {
-                    let room =
-                        self.ensure_room(RoomKind::PrivateChannel, private_room_key(c.id, p), Some(c.id)).await?;
-                    self.set_room_members(room.id, &[(p, None), (team.therapist_id, visible)], now).await?;
-                }
-            }
-        }
         if let Some(team) = self.store.active_care_of_client(account).await? {
-            let couple_work = team.couple_id.is_some() && team.couple_id == couple.as_ref().map(|c| c.id);
+            let couple_work = couple_team.as_ref().is_some_and(|t| t.id == team.id);
             if !couple_work {
                 let visible = if team.sees_history { None } else { Some(team.started_at) };
                 let room = self.ensure_room(RoomKind::Individual, individual_room_key(account), None).await?;
@@ -229,6 +256,32 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// A partner's private channel in the couple's care with `therapist`, if there is one.
+    /// Their one-to-one room with that therapist becomes it (history and members kept);
+    /// beside an existing private channel, the therapist leaves the one-to-one room instead.
+    async fn private_channel(
+        &self,
+        couple: CoupleId,
+        partner: AccountId,
+        therapist: AccountId,
+    ) -> Result<Option<Room>, AppError> {
+        let key = private_room_key(couple, partner);
+        let private = self.store.room_by_key(&key).await?;
+        let Some(solo) = self.store.room_by_key(&individual_room_key(partner)).await? else { return Ok(private) };
+        if self.store.membership(solo.id, therapist).await?.is_none() {
+            return Ok(private);
+        }
+        if private.is_some() {
+            self.leave_room(solo.id, therapist).await?;
+            return Ok(private);
+        }
+        match self.store.repurpose_room(solo.id, RoomKind::PrivateChannel, &key, Some(couple)).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(self.store.room_by_key(&key).await?)
     }
 
     async fn ensure_room(&self, kind: RoomKind, key: String, couple_id: Option<CoupleId>) -> Result<Room, AppError> {

@@ -56,11 +56,17 @@ pub enum AuditAction {
     PasswordReset,
     /// Every other session was signed out at once.
     OtherSessionsSignedOut,
+    /// Proposed a couple's therapist to one's partner.
+    CareProposed,
+    /// Agreed to the therapist one's partner proposed.
+    CareProposalAccepted,
+    /// Declined the therapist one's partner proposed.
+    CareProposalDeclined,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 28] = [
         AuditAction::AccountCreated,
         AuditAction::SignedIn,
         AuditAction::SignInFailed,
@@ -86,6 +92,9 @@ impl AuditAction {
         AuditAction::PasswordResetRequested,
         AuditAction::PasswordReset,
         AuditAction::OtherSessionsSignedOut,
+        AuditAction::CareProposed,
+        AuditAction::CareProposalAccepted,
+        AuditAction::CareProposalDeclined,
     ];
 
     /// The stored name.
@@ -116,6 +125,9 @@ impl AuditAction {
             AuditAction::PasswordResetRequested => "account.password_reset_requested",
             AuditAction::PasswordReset => "account.password_reset",
             AuditAction::OtherSessionsSignedOut => "auth.other_sessions_signed_out",
+            AuditAction::CareProposed => "care_proposal.proposed",
+            AuditAction::CareProposalAccepted => "care_proposal.accepted",
+            AuditAction::CareProposalDeclined => "care_proposal.declined",
         }
     }
 
@@ -147,6 +159,9 @@ impl AuditAction {
             AuditAction::PasswordResetRequested => "A password reset link was emailed",
             AuditAction::PasswordReset => "Password reset through an emailed link; every session was signed out",
             AuditAction::OtherSessionsSignedOut => "Every other session was signed out",
+            AuditAction::CareProposed => "A couple's therapist was proposed to a partner",
+            AuditAction::CareProposalAccepted => "A partner agreed to the proposed couple's therapist",
+            AuditAction::CareProposalDeclined => "A partner declined the proposed couple's therapist",
         }
     }
 }

@@ -13,6 +13,8 @@ mod common;
 
 #[path = "browser/accounts.rs"]
 mod accounts;
+#[path = "browser/couples.rs"]
+mod couples;
 #[path = "browser/every_page.rs"]
 mod every_page;
 #[path = "browser/harness.rs"]

@@ -57,3 +57,6 @@ mod replies;
 
 #[path = "rooms/list.rs"]
 mod list;
+
+#[path = "rooms/proposals.rs"]
+mod proposals;

@@ -20,6 +20,8 @@ mod shared_keys;
 #[macro_use]
 mod shared_partners;
 #[macro_use]
+mod shared_proposals;
+#[macro_use]
 mod shared_rooms;
 mod postgres;
 mod sqlite;

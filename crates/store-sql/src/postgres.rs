@@ -58,6 +58,7 @@ impl_room_traits!(PostgresStore);
 impl_job_traits!(PostgresStore);
 impl_event_range!(PostgresStore);
 impl_key_traits!(PostgresStore);
+impl_proposal_traits!(PostgresStore);
 
 /// The channel instances announce committed events on. NOTIFY channels are per database,
 /// not per schema: deployments (or test runs) sharing a database in separate schemas must

@@ -448,6 +448,16 @@ macro_rules! impl_care_traits {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                // A proposal waiting on a partner is withdrawn with the care team it was for.
+                sqlx::query(
+                    "UPDATE care_proposals SET state = 'withdrawn', answered_at = $1 WHERE state = 'pending' \
+                     AND care_team_id IN (SELECT id FROM care_teams WHERE client_id = $2 AND ended_at IS NULL)",
+                )
+                .bind(micros(t.started_at))
+                .bind(t.client_id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
                 sqlx::query("UPDATE care_teams SET ended_at = $1, end_reason = $2 WHERE client_id = $3 AND ended_at IS NULL")
                     .bind(micros(t.started_at))
                     .bind(previous_end_reason.unwrap_or("switched therapist"))
@@ -514,14 +524,23 @@ macro_rules! impl_care_traits {
             }
 
             async fn end_care(&self, team: Uuid, at: DateTime<Utc>, reason: &str) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
                 let done = sqlx::query("UPDATE care_teams SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL")
                     .bind(micros(at))
                     .bind(reason)
                     .bind(team)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                changed_one(done.rows_affected())
+                changed_one(done.rows_affected())?;
+                sqlx::query("UPDATE care_proposals SET state = 'withdrawn', answered_at = $1 WHERE state = 'pending' AND care_team_id = $2")
+                    .bind(micros(at))
+                    .bind(team)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(())
             }
         }
 

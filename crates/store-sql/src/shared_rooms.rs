@@ -366,6 +366,24 @@ macro_rules! impl_room_traits {
                 row.as_ref().map(room_from_row).transpose()
             }
 
+            async fn repurpose_room(
+                &self,
+                id: RoomId,
+                kind: rapport_domain::room::RoomKind,
+                key: &str,
+                couple_id: Option<CoupleId>,
+            ) -> StoreResult<()> {
+                let done = sqlx::query("UPDATE rooms SET kind = $1, room_key = $2, couple_id = $3 WHERE id = $4")
+                    .bind(kind.as_str())
+                    .bind(key)
+                    .bind(couple_id.map(|c| c.as_uuid()))
+                    .bind(id.as_uuid())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(insert_err("rooms_key"))?;
+                changed_one(done.rows_affected())
+            }
+
             async fn add_room_member(
                 &self,
                 room: RoomId,

@@ -140,6 +140,7 @@ impl_room_traits!(SqliteStore);
 impl_job_traits!(SqliteStore);
 impl_event_range!(SqliteStore);
 impl_key_traits!(SqliteStore);
+impl_proposal_traits!(SqliteStore);
 
 /// One process owns a SQLite database, so there is nobody to tell.
 #[async_trait]

@@ -76,6 +76,8 @@ mod jobs;
 mod keys;
 #[path = "conformance/partners.rs"]
 mod partners;
+#[path = "conformance/proposals.rs"]
+mod proposals;
 #[path = "conformance/rooms.rs"]
 mod rooms;
 

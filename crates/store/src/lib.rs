@@ -4,6 +4,7 @@
 mod care;
 mod jobs;
 mod keys;
+mod proposals;
 mod rooms;
 
 pub use care::{
@@ -12,6 +13,7 @@ pub use care::{
 };
 pub use jobs::{EmailMode, Job, JobStore, NotificationPrefs, PrefsStore};
 pub use keys::{DataKey, DataKeyStore};
+pub use proposals::{CareProposal, CareProposalState, CareProposalStore};
 pub use rooms::{
     AttachmentMeta, EventFeed, Invitation, MessageVersion, NewMessage, NewRoomEvent, PartnerStore, PolicyConsent, Room,
     RoomEvent, RoomMember, RoomStore, RoomWrite, StoredMessage,
@@ -246,6 +248,7 @@ pub trait Store:
     + PrefsStore
     + EventFeed
     + DataKeyStore
+    + CareProposalStore
     + Send
     + Sync
 {

@@ -187,6 +187,15 @@ pub trait RoomStore: Send + Sync {
     async fn room_members(&self, room: RoomId) -> StoreResult<Vec<RoomMember>>;
     /// The account's current membership of a room, if any.
     async fn membership(&self, room: RoomId, account: AccountId) -> StoreResult<Option<RoomMember>>;
+    /// Gives a room a new purpose, keeping its members and history (a one-to-one room
+    /// becoming a partner's private channel). `Conflict("rooms_key")` if the key is taken.
+    async fn repurpose_room(
+        &self,
+        id: RoomId,
+        kind: RoomKind,
+        key: &str,
+        couple_id: Option<CoupleId>,
+    ) -> StoreResult<()>;
     /// Rooms the account is a current member of, oldest first.
     async fn rooms_of(&self, account: AccountId) -> StoreResult<Vec<Room>>;
     /// Current members (the account among them) of every room the account is a current

@@ -20,16 +20,16 @@ use rapport_store::SessionKind;
 use serde_json::Value;
 use std::time::Duration;
 
-const PASSWORD: &str = "we still laugh at the same jokes";
-const ADMIN: &str = "admin@example.com";
-const THERAPIST: &str = "iris@example.com";
-const THERAPIST_NAME: &str = "Dr. Iris Moreno, LMFT";
-const ALEX: &str = "alex@example.com";
-const JORDAN: &str = "jordan@example.com";
+pub(crate) const PASSWORD: &str = "we still laugh at the same jokes";
+pub(crate) const ADMIN: &str = "admin@example.com";
+pub(crate) const THERAPIST: &str = "iris@example.com";
+pub(crate) const THERAPIST_NAME: &str = "Dr. Iris Moreno, LMFT";
+pub(crate) const ALEX: &str = "alex@example.com";
+pub(crate) const JORDAN: &str = "jordan@example.com";
 
 // ---- people and care, made through the use cases ----------------------------
 
-async fn account(server: &TestServer, email: &str, name: &str, role: Role) {
+pub(crate) async fn account(server: &TestServer, email: &str, name: &str, role: Role) {
     let sign_up = SignUp {
         email: email.into(),
         password: PASSWORD.into(),
@@ -40,13 +40,13 @@ async fn account(server: &TestServer, email: &str, name: &str, role: Role) {
 }
 
 /// A fresh API session for someone (re-read, so a new role counts).
-async fn login(server: &TestServer, email: &str) -> Authenticated {
+pub(crate) async fn login(server: &TestServer, email: &str) -> Authenticated {
     let signed_in = server.app.sign_in(email, PASSWORD, SessionKind::Api, &Default::default()).await.expect("sign in");
     server.app.authenticate(signed_in.token.expose()).await.expect("authenticate")
 }
 
 /// An approved couples therapist licensed in California.
-async fn approved_therapist(server: &TestServer) -> AccountId {
+pub(crate) async fn approved_therapist(server: &TestServer) -> AccountId {
     account(server, ADMIN, "Ada Admin", Role::Admin).await;
     account(server, THERAPIST, "Iris Moreno", Role::Client).await;
     let admin = login(server, ADMIN).await;
@@ -82,8 +82,8 @@ async fn approved_therapist(server: &TestServer) -> AccountId {
     profile.account_id
 }
 
-/// `email`'s couple answers intake as a couple and chooses the therapist.
-async fn couple_in_care(server: &TestServer, email: &str, therapist: AccountId) {
+/// `email` answers intake as a couple and proposes the therapist; their partner `agrees`.
+async fn couple_in_care(server: &TestServer, email: &str, agrees: &str, therapist: AccountId) {
     let who = login(server, email).await;
     let input = IntakeInput {
         kind: "couple".into(),
@@ -95,10 +95,12 @@ async fn couple_in_care(server: &TestServer, email: &str, therapist: AccountId) 
     };
     server.app.submit_intake(&who, input, &Default::default()).await.expect("intake");
     server.app.choose_therapist(&who, therapist, false, None, &Default::default()).await.expect("choose");
+    let partner = login(server, agrees).await;
+    server.app.accept_care_proposal(&partner, &Default::default()).await.expect("the partner agrees");
 }
 
 /// Links two clients through an invitation, both consenting to `policy`.
-async fn linked(server: &TestServer, inviter: &str, invited: &str, policy: ConfidentialityPolicy) {
+pub(crate) async fn linked(server: &TestServer, inviter: &str, invited: &str, policy: ConfidentialityPolicy) {
     let ctx = Default::default();
     let a = login(server, inviter).await;
     let b = login(server, invited).await;
@@ -263,7 +265,7 @@ async fn a_couple_links_up_and_talks_live_with_their_therapist() {
     // Alex sees Jordan's choice and agrees to the same.
     alex.open("/couple").await;
     alex.wait_for_heading("You and Jordan Lee").await;
-    assert!(alex.main_text().await.contains("Jordan Lee chose Limited secrets"));
+    assert!(alex.main_text().await.contains("Jordan Lee proposed Limited secrets"));
     tick(&alex, "#consent-limited_secrets").await;
     alex.press("Save my choice").await;
     alex.wait_for_notice("Your choice is saved.").await;
@@ -273,7 +275,7 @@ async fn a_couple_links_up_and_talks_live_with_their_therapist() {
     assert!(history.contains("You chose Limited secrets") && history.contains("Jordan Lee chose Limited secrets"));
 
     // They start working with a couples therapist; the shared room opens for the three of them.
-    couple_in_care(&server, ALEX, therapist).await;
+    couple_in_care(&server, ALEX, JORDAN, therapist).await;
     let iris = Browser::start(&server.base, BrowserOptions::default()).await;
     iris.sign_in(THERAPIST, PASSWORD, THERAPIST_NAME).await;
     // Each sees the room named from their side.
@@ -414,7 +416,7 @@ async fn couple_world(server: &TestServer) -> AccountId {
     account(server, ALEX, "Alex Rivera", Role::Client).await;
     account(server, JORDAN, "Jordan Lee", Role::Client).await;
     linked(server, ALEX, JORDAN, ConfidentialityPolicy::LimitedSecrets).await;
-    couple_in_care(server, ALEX, therapist).await;
+    couple_in_care(server, ALEX, JORDAN, therapist).await;
     therapist
 }
 
@@ -582,7 +584,7 @@ async fn every_room_page(t: &Tour, b: &Browser, mut at: impl AsyncFnMut(&str)) {
 
     b.open("/couple").await;
     b.wait_for_heading("You and Jordan Lee").await;
-    assert!(b.main_text().await.contains("Jordan Lee chose No secrets"));
+    assert!(b.main_text().await.contains("Jordan Lee proposed No secrets"));
     at("partner page with a proposed change").await;
 
     b.open("/couple/unlink").await;
@@ -748,7 +750,7 @@ fn csrf_in(html: &str) -> String {
 }
 
 /// A cookie-keeping HTTP client signed in through the form, and its form token.
-async fn http_session(server: &TestServer, email: &str) -> (reqwest::Client, String) {
+pub(crate) async fn http_session(server: &TestServer, email: &str) -> (reqwest::Client, String) {
     let client = crate::common::browser_like_client();
     let page = client.get(server.url("/sign-in")).send().await.unwrap().text().await.unwrap();
     let response = client

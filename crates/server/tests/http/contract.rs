@@ -58,6 +58,8 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/me/notifications"),
     ("PUT", "/api/v1/me/notifications"),
     ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/couple/care-proposal/accept"),
+    ("POST", "/api/v1/couple/care-proposal/decline"),
 ];
 
 fn keys(value: &Value) -> BTreeSet<&str> {

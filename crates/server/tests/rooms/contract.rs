@@ -98,9 +98,14 @@ async fn couple_rooms_messages_and_events(backend: Backend) {
     assert_eq!(couple["couple_id"], couple_id.as_str());
     assert_eq!(couple["policy"], "no_secrets", "{couple}");
 
-    // Care for the couple: a couple room and, as the policy is agreed, two private channels.
+    // Care for the couple: Riley proposes the therapist and Sam agrees; then a couple room and,
+    // as the policy is agreed, two private channels.
     json_with_status(submit_intake(&server, &a, &couple_intake()).await, StatusCode::CREATED).await;
-    json_with_status(choose(&server, &a, &t.id).await, StatusCode::CREATED).await;
+    let chosen = json_with_status(choose(&server, &a, &t.id).await, StatusCode::CREATED).await;
+    assert_eq!(keys(&chosen), set(["care_team_id", "therapist_id", "partner_agreement"]), "{chosen}");
+    assert_eq!(chosen["partner_agreement"], "pending", "{chosen}");
+    let agreed = json_with_status(answer_care(&server, &b, "accept").await, StatusCode::OK).await;
+    assert_eq!(agreed["care_proposal"]["state"], "accepted", "{agreed}");
     let raw = json_with_status(get(&server, "/api/v1/rooms", &a.token).await, StatusCode::OK).await;
     assert_eq!(keys(&raw), set(["rooms"]), "{raw}");
     let a_rooms = raw["rooms"].as_array().expect("rooms").clone();

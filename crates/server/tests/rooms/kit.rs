@@ -143,9 +143,14 @@ pub struct CoupleInCare {
     pub couple_room: String,
 }
 
+/// `POST /api/v1/couple/care-proposal/{accept|decline}` by `who`.
+pub async fn answer_care(server: &TestServer, who: &Person, answer: &str) -> Response {
+    post_empty(server, &format!("/api/v1/couple/care-proposal/{answer}"), &who.token).await
+}
+
 /// Riley and Sam link (both consenting to `limited_secrets` when `agree`), then Riley
-/// does a couple intake and chooses a therapist. The partners sign up before the
-/// therapist, so their accounts are older.
+/// does a couple intake and proposes a therapist, and Sam agrees. The partners sign up
+/// before the therapist, so their accounts are older.
 pub async fn couple_in_care(server: &TestServer, agree: bool) -> CoupleInCare {
     let admin = admin(server).await;
     let a = sign_up(server, "Riley").await;
@@ -153,7 +158,9 @@ pub async fn couple_in_care(server: &TestServer, agree: bool) -> CoupleInCare {
     let therapist = therapist(server, &admin, "Dr Couples Therapist", json!({})).await;
     let couple_id = link(server, &a, &b, "limited_secrets", agree).await;
     json_with_status(submit_intake(server, &a, &couple_intake()).await, StatusCode::CREATED).await;
-    json_with_status(choose(server, &a, &therapist.id).await, StatusCode::CREATED).await;
+    let chosen = json_with_status(choose(server, &a, &therapist.id).await, StatusCode::CREATED).await;
+    assert_eq!(chosen["partner_agreement"], "pending", "{chosen}");
+    json_with_status(answer_care(server, &b, "accept").await, StatusCode::OK).await;
     let couple_room = only_room(server, &a, "couple").await;
     CoupleInCare { admin, a, b, therapist, couple_id, couple_room }
 }

@@ -6,7 +6,7 @@ use crate::common::TestServer;
 use crate::kit::*;
 use crate::support::*;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 fn people<const N: usize>(ids: [&str; N]) -> BTreeSet<String> {
@@ -46,18 +46,28 @@ async fn private_channels_open_only_once_both_partners_agree_a_policy() {
     let server = TestServer::spawn().await;
     // Sam accepted with limited_secrets; Riley has not consented yet.
     let CoupleInCare { a, b, therapist: t, couple_room, .. } = couple_in_care(&server, false).await;
-    for who in [&a, &b, &t] {
+    for who in [&b, &t] {
         let list = rooms(&server, who).await;
         assert_eq!(list.len(), 1, "only the couple room for {}: {list:?}", who.email);
         assert_eq!(list[0]["id"], couple_room.as_str());
         assert_eq!(list[0]["kind"], "couple");
         assert_eq!(member_ids(&list[0]), people([&a.id, &b.id, &t.id]));
     }
+    // Riley, who proposed the therapist, talked with them one-to-one until Sam agreed: that
+    // room became Riley's private channel, closed (the therapist out of it) until a policy is agreed.
+    let with_therapist: Vec<Value> =
+        rooms(&server, &a).await.into_iter().filter(|r| member_ids(r).contains(&t.id)).collect();
+    assert_eq!(with_therapist.len(), 1, "only the couple room with the therapist: {with_therapist:?}");
+    assert_eq!(with_therapist[0]["id"], couple_room.as_str());
+    let closed = rooms_of_kind(&server, &a, "private_channel").await;
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert_eq!(member_ids(&closed[0]), people([&a.id]));
 
     // Riley consenting to something else is not an agreement.
     json_with_status(consent(&server, &a, "no_secrets").await, StatusCode::OK).await;
-    assert!(rooms_of_kind(&server, &a, "private_channel").await.is_empty());
+    assert!(rooms_of_kind(&server, &b, "private_channel").await.is_empty());
     assert!(rooms_of_kind(&server, &t, "private_channel").await.is_empty());
+    assert_eq!(member_ids(&rooms_of_kind(&server, &a, "private_channel").await[0]), people([&a.id]));
 
     // Both on the same policy: each partner gets a channel with the therapist alone.
     json_with_status(consent(&server, &a, "limited_secrets").await, StatusCode::OK).await;
@@ -148,9 +158,13 @@ async fn a_couple_switching_therapists_can_share_their_history() {
         post(&server, &format!("/api/v1/matches/{}/choose", second.id), &a.token, &json!({"sees_history": true})).await;
     json_with_status(switched, StatusCode::CREATED).await;
 
+    // Riley left the first therapist at once; the second joins the couple's rooms once Sam agrees.
     for r in [&couple_room, &a_private] {
         locked_out(&server, &first, r).await;
+        locked_out(&server, &second, r).await;
     }
+    json_with_status(answer_care(&server, &b, "accept").await, StatusCode::OK).await;
+    assert_eq!(rooms_of_kind(&server, &a, "private_channel").await.len(), 1, "never two private rooms");
     let couple = room(&server, &second, &couple_room).await.expect("the new therapist joins the couple room");
     assert_eq!(member_ids(&couple), people([&a.id, &b.id, &second.id]));
     assert_eq!(bodies(&everything(&server, &second, &couple_room).await), ["Our first weeks"]);

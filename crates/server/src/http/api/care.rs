@@ -219,9 +219,34 @@ pub struct ChooseRequest {
 pub struct ChooseResponse {
     pub care_team_id: Uuid,
     pub therapist_id: Uuid,
+    /// For couples work: `pending` until your partner agrees to this therapist (until then you
+    /// work with them one-to-one). `null` for individual care.
+    pub partner_agreement: Option<PartnerAgreement>,
 }
 
-/// Start working with one of your matches (or switch to them).
+/// Where your partner's agreement to a couple's therapist stands.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartnerAgreement {
+    Pending,
+    Accepted,
+    Declined,
+}
+
+impl PartnerAgreement {
+    /// The state as the API names it; a withdrawn proposal is not shown.
+    pub fn from_state(state: rapport_store::CareProposalState) -> Option<Self> {
+        match state {
+            rapport_store::CareProposalState::Pending => Some(Self::Pending),
+            rapport_store::CareProposalState::Accepted => Some(Self::Accepted),
+            rapport_store::CareProposalState::Declined => Some(Self::Declined),
+            rapport_store::CareProposalState::Withdrawn => None,
+        }
+    }
+}
+
+/// Start working with one of your matches (or switch to them). For couples work this proposes
+/// the therapist to your partner, who accepts or declines; until then you work with them one-to-one.
 #[utoipa::path(post, path = "/api/v1/matches/{therapist_id}/choose", tag = "care", security(("bearer" = [])),
     params(("therapist_id" = Uuid, Path, description = "One of your current matches")),
     request_body(content = ChooseRequest, description = "Optional"),
@@ -238,6 +263,13 @@ pub async fn choose(
     OptionalJson(body): OptionalJson<ChooseRequest>,
 ) -> Result<(StatusCode, Json<ChooseResponse>), Problem> {
     let id: AccountId = therapist_id.parse().map_err(|_| Problem::from(AppError::NotFound))?;
-    let team = state.app.choose_therapist(&who, id, body.sees_history, body.reason.as_deref(), &ctx).await?;
-    Ok((StatusCode::CREATED, Json(ChooseResponse { care_team_id: team.id, therapist_id: team.therapist_id.as_uuid() })))
+    let chosen = state.app.choose_therapist(&who, id, body.sees_history, body.reason.as_deref(), &ctx).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ChooseResponse {
+            care_team_id: chosen.team.id,
+            therapist_id: chosen.team.therapist_id.as_uuid(),
+            partner_agreement: chosen.partner_agreement.and_then(PartnerAgreement::from_state),
+        }),
+    ))
 }

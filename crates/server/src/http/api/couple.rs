@@ -1,5 +1,6 @@
 //! Linking partners: invitations, the confidentiality policy, unlinking.
 
+use super::care::PartnerAgreement;
 use crate::http::auth::{ApiUser, ClientContext};
 use crate::http::json::ApiJson;
 use crate::http::{AppState, Problem};
@@ -9,7 +10,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use rapport_app::{AppError, CoupleView, InvitationState};
 use rapport_domain::couple::ConfidentialityPolicy;
-use rapport_domain::InvitationId;
+use rapport_domain::{FieldErrors, InvitationId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -214,7 +215,10 @@ pub async fn accept(
 /// Consenting to a policy.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ConsentRequest {
-    pub policy: PolicyName,
+    /// Required: nothing is chosen for you.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub policy: Option<PolicyName>,
 }
 
 /// One consent in the policy's history.
@@ -237,6 +241,19 @@ pub struct CoupleResponse {
     pub proposed_policy: Option<PolicyName>,
     pub my_consent: Option<PolicyName>,
     pub history: Vec<ConsentEntry>,
+    /// The latest proposal of a therapist for the two of you, while its care runs.
+    pub care_proposal: Option<CareProposalDto>,
+}
+
+/// One partner's proposal of a therapist for the couple.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CareProposalDto {
+    pub therapist_id: Uuid,
+    pub professional_name: String,
+    /// The partner who proposed the therapist.
+    pub proposed_by: Uuid,
+    pub proposed_at: DateTime<Utc>,
+    pub state: PartnerAgreement,
 }
 
 /// Your partner.
@@ -259,6 +276,15 @@ fn couple_response(c: CoupleView) -> CoupleResponse {
             .into_iter()
             .map(|h| ConsentEntry { account_id: h.account_id.as_uuid(), policy: h.policy.into(), at: h.at })
             .collect(),
+        care_proposal: c.care_proposal.and_then(|p| {
+            Some(CareProposalDto {
+                therapist_id: p.therapist_id.as_uuid(),
+                professional_name: p.professional_name,
+                proposed_by: p.proposed_by.as_uuid(),
+                proposed_at: p.proposed_at,
+                state: PartnerAgreement::from_state(p.state)?,
+            })
+        }),
     }
 }
 
@@ -267,14 +293,48 @@ fn couple_response(c: CoupleView) -> CoupleResponse {
     request_body = ConsentRequest,
     responses((status = 200, body = CoupleResponse),
         (status = 404, description = "You are not linked", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a policy", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "No policy chosen, or not a policy: `errors.policy` says which", body = Problem, content_type = "application/problem+json")))]
 pub async fn consent(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
     ApiUser(who): ApiUser,
     ApiJson(body): ApiJson<ConsentRequest>,
 ) -> Result<Json<CoupleResponse>, Problem> {
-    Ok(Json(couple_response(state.app.consent_to_policy(&who, body.policy.into(), &ctx).await?)))
+    let Some(policy) = body.policy else {
+        return Err(Problem::validation(&FieldErrors::single(
+            "policy",
+            "Please choose one of the two agreements: no_secrets or limited_secrets.",
+        )));
+    };
+    Ok(Json(couple_response(state.app.consent_to_policy(&who, policy.into(), &ctx).await?)))
+}
+
+/// Agree to the therapist your partner proposed: your shared room and your private channel open.
+#[utoipa::path(post, path = "/api/v1/couple/care-proposal/accept", tag = "couple", security(("bearer" = [])),
+    responses((status = 200, body = CoupleResponse),
+        (status = 403, description = "You made the proposal; your partner answers it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "You are not linked", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing is waiting for your answer (answered or withdrawn already)", body = Problem, content_type = "application/problem+json")))]
+pub async fn accept_care_proposal(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    ApiUser(who): ApiUser,
+) -> Result<Json<CoupleResponse>, Problem> {
+    Ok(Json(couple_response(state.app.accept_care_proposal(&who, &ctx).await?)))
+}
+
+/// Decline the therapist your partner proposed. They keep working with them one-to-one.
+#[utoipa::path(post, path = "/api/v1/couple/care-proposal/decline", tag = "couple", security(("bearer" = [])),
+    responses((status = 200, body = CoupleResponse),
+        (status = 403, description = "You made the proposal; your partner answers it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "You are not linked", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing is waiting for your answer (answered or withdrawn already)", body = Problem, content_type = "application/problem+json")))]
+pub async fn decline_care_proposal(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    ApiUser(who): ApiUser,
+) -> Result<Json<CoupleResponse>, Problem> {
+    Ok(Json(couple_response(state.app.decline_care_proposal(&who, &ctx).await?)))
 }
 
 /// Your couple and its policy.

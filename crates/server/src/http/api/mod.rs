@@ -100,6 +100,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events::ticket))
         .routes(routes!(events::events))
         .routes(routes!(me::notification_prefs, me::set_notification_prefs))
+        .routes(routes!(couple::accept_care_proposal))
+        .routes(routes!(couple::decline_care_proposal))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(rooms::post_attachment))

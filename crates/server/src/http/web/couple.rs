@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use rapport_app::{AppError, InvitationPreview, InvitationState};
 use rapport_domain::couple::ConfidentialityPolicy;
 use rapport_domain::{InvitationId, Role, TimeZone};
+use rapport_store::CareProposalState;
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -60,14 +61,40 @@ pub struct HistoryRow {
     pub at: String,
 }
 
+/// A therapist one partner proposed for the two of them, as a card.
+pub struct ProposalCard {
+    pub therapist_id: String,
+    pub name: String,
+    pub initials: String,
+    pub has_photo: bool,
+    pub licences: Vec<String>,
+    pub approaches: Vec<String>,
+    pub reasons: Vec<String>,
+    pub by_me: bool,
+    pub proposed_at: String,
+    /// `pending`, `accepted` or `declined`.
+    pub state: &'static str,
+}
+
+/// Up to two initials, for a therapist without a photo.
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter(|w| w.chars().next().is_some_and(char::is_alphabetic) && !w.ends_with('.'))
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
 /// The caller's couple.
 pub struct Linked {
     pub partner_name: String,
     pub linked_at: String,
     pub agreed: Option<PolicyText>,
-    pub proposal: Option<Proposal>,
+    pub policy_proposal: Option<Proposal>,
     pub my_consent: Option<PolicyText>,
     pub history: Vec<HistoryRow>,
+    pub proposal: Option<ProposalCard>,
 }
 
 /// An invitation the caller sent.
@@ -96,6 +123,7 @@ struct CouplePage {
     list_error: Option<Cow<'static, str>>,
     consent_choices: Vec<PolicyChoice>,
     consent_error: Option<Cow<'static, str>>,
+    proposal_error: Option<Cow<'static, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -111,6 +139,13 @@ fn notice(done: &Done) -> Option<&'static str> {
         Some("linked") => Some("You're linked. Welcome, both of you."),
         Some("consented") => Some("Your choice is saved."),
         Some("unlinked") => Some("You're no longer linked. Your own account stays as it is."),
+        Some("proposed") => Some(
+            "We've asked your partner. Until they agree, you work with this therapist on your own, and nothing of theirs is shared.",
+        ),
+        Some("care-accepted") => {
+            Some("You've agreed. Your shared room and your private channel are on your Messages page.")
+        }
+        Some("care-declined") => Some("You've declined. Your partner keeps working with that therapist on their own."),
         _ => None,
     }
 }
@@ -129,18 +164,29 @@ impl CouplePage {
         let tz = user.account.time_zone;
         let me = user.account.id;
         let couple = state.app.my_couple(&user.auth).await?;
-        let mut consent_choices = choices(None);
         let linked = couple.map(|c| {
-            let selected = match c.policy.proposed {
-                Some((who, p)) if who != me => Some(p),
-                _ => c.my_consent.or(c.policy.agreed),
-            };
-            consent_choices = choices(selected);
             let partner_name = c.partner_name.clone();
+            let proposal = c.care_proposal.map(|p| ProposalCard {
+                therapist_id: p.therapist_id.to_string(),
+                initials: initials(&p.professional_name),
+                name: p.professional_name,
+                has_photo: p.has_photo,
+                licences: p.licences,
+                approaches: p.approaches,
+                reasons: p.reasons,
+                by_me: p.by_me,
+                proposed_at: tz.format(p.proposed_at),
+                state: match p.state {
+                    CareProposalState::Pending => "pending",
+                    CareProposalState::Accepted => "accepted",
+                    CareProposalState::Declined | CareProposalState::Withdrawn => "declined",
+                },
+            });
             Linked {
                 linked_at: tz.format(c.linked_at),
                 agreed: c.policy.agreed.map(Into::into),
-                proposal: c.policy.proposed.map(|(who, p)| Proposal { by_me: who == me, policy: p.into() }),
+                policy_proposal: c.policy.proposed.map(|(who, p)| Proposal { by_me: who == me, policy: p.into() }),
+                proposal,
                 my_consent: c.my_consent.map(Into::into),
                 history: c
                     .history
@@ -188,8 +234,10 @@ impl CouplePage {
             invite_choices: choices(None),
             invite_error: None,
             list_error: None,
-            consent_choices,
+            // Nothing is chosen for anyone: each person picks an agreement themselves.
+            consent_choices: choices(None),
             consent_error: None,
+            proposal_error: None,
         })
     }
 }
@@ -364,6 +412,63 @@ pub async fn consent(
     }
 }
 
+/// `POST /couple/care-proposal/accept` and `/decline`: the other partner's answer.
+async fn answer_proposal(
+    state: &AppState,
+    ctx: &rapport_app::RequestContext,
+    user: &WebUser,
+    accept: bool,
+) -> Response {
+    if let Some(no) = clients_only(user) {
+        return no;
+    }
+    let answered = if accept {
+        state.app.accept_care_proposal(&user.auth, ctx).await
+    } else {
+        state.app.decline_care_proposal(&user.auth, ctx).await
+    };
+    let (status, error): (StatusCode, &'static str) = match answered {
+        Ok(_) if accept => return Redirect::to("/couple?done=care-accepted").into_response(),
+        Ok(_) => return Redirect::to("/couple?done=care-declined").into_response(),
+        Err(AppError::NotFound) => return Redirect::to("/couple").into_response(),
+        Err(AppError::Forbidden) => {
+            (StatusCode::FORBIDDEN, "You suggested this therapist, so it's your partner's answer we're waiting for.")
+        }
+        Err(AppError::Conflict { .. }) => (
+            StatusCode::CONFLICT,
+            "There's nothing waiting for your answer any more: it was answered or withdrawn already.",
+        ),
+        Err(e) => return app_error_page(e),
+    };
+    match CouplePage::load(state, user, &Done::default()).await {
+        Ok(mut page) => {
+            page.proposal_error = Some(error.into());
+            render(status, &page)
+        }
+        Err(e) => app_error_page(e),
+    }
+}
+
+/// `POST /couple/care-proposal/accept`.
+pub async fn accept_proposal(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    user: WebUser,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    answer_proposal(&state, &ctx, &user, true).await
+}
+
+/// `POST /couple/care-proposal/decline`.
+pub async fn decline_proposal(
+    State(state): State<AppState>,
+    ClientContext(ctx): ClientContext,
+    user: WebUser,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    answer_proposal(&state, &ctx, &user, false).await
+}
+
 #[derive(Template)]
 #[template(path = "couple_unlink.html")]
 struct UnlinkPage {
@@ -483,7 +588,8 @@ fn invitation_page(user: &WebUser, token: &str, p: &InvitationPreview, tz: TimeZ
         inviter_name: p.inviter_name.clone(),
         expires: tz.format(p.expires_at),
         suggested: p.proposed_policy.map(Into::into),
-        choices: choices(p.proposed_policy),
+        // The inviter's suggestion is described in words, never chosen for the invited person.
+        choices: choices(None),
         error: None,
     }
 }
@@ -552,6 +658,13 @@ pub async fn accept(
 #[cfg(test)]
 mod tests {
     use super::encode_query_value;
+
+    #[test]
+    fn initials_skip_titles() {
+        assert_eq!(super::initials("Dr. Amara Okafor (demo)"), "AO");
+        assert_eq!(super::initials("Jordan Lee, LMFT"), "JL");
+        assert_eq!(super::initials("Sam"), "S");
+    }
 
     #[test]
     fn next_paths_are_encoded_for_a_query() {

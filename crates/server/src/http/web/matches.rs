@@ -143,6 +143,10 @@ pub async fn choose(
     let sees_history = form.sees_history.is_some();
     let error: Cow<'static, str> =
         match state.app.choose_therapist(&user.auth, therapist, sees_history, Some(&form.reason), &ctx).await {
+            // For couples work the choice waits for the partner's agreement, shown on the Partner page.
+            Ok(chosen) if chosen.partner_agreement.is_some() => {
+                return Redirect::to("/couple?done=proposed").into_response()
+            }
             Ok(_) => return Redirect::to("/home?chosen=1").into_response(),
             Err(AppError::Conflict { message, .. }) => message.into(),
             Err(AppError::NotFound) => {

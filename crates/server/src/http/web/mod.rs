@@ -67,6 +67,8 @@ pub fn router() -> Router<AppState> {
         .route("/couple/sent-invitations/{id}/resend", post(couple::resend))
         .route("/couple/policy", post(couple::consent))
         .route("/couple/unlink", get(couple::unlink_page).post(couple::unlink))
+        .route("/couple/care-proposal/accept", post(couple::accept_proposal))
+        .route("/couple/care-proposal/decline", post(couple::decline_proposal))
         .route("/rooms", get(rooms::list))
         .route("/rooms/{room}", get(rooms::page))
         .route("/rooms/{room}/messages", post(rooms::post))

@@ -75,6 +75,8 @@ struct Care {
     waiting: usize,
     /// A therapist's name as clients see it.
     professional_name: Option<String>,
+    /// A couple's therapist one partner proposed, waiting for the other: what to say about it.
+    proposal: Option<String>,
 }
 
 impl Care {
@@ -88,6 +90,19 @@ impl Care {
             Role::Client => {
                 care.therapist = app.my_therapist(who).await?.map(|(_, name)| name);
                 care.intake_done = care.therapist.is_some() || app.has_intake(who).await?;
+                if let Some(c) = app.my_couple(who).await? {
+                    care.proposal =
+                        c.care_proposal.filter(|p| p.state == rapport_store::CareProposalState::Pending).map(|p| {
+                            if p.by_me {
+                                format!("Waiting for {} to agree to {}.", c.partner_name, p.professional_name)
+                            } else {
+                                format!(
+                                    "{} suggested {} as a therapist for you both.",
+                                    c.partner_name, p.professional_name
+                                )
+                            }
+                        });
+                }
                 care.application = app.my_therapist_profile(who).await?.map(|p| p.status);
             }
             Role::Therapist => {

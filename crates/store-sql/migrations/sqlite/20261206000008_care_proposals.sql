@@ -1,0 +1,28 @@
+-- A partner's proposal of a couple's therapist, and the other partner's answer.
+-- Until the other partner accepts, the proposer's care team is one-to-one care.
+CREATE TABLE care_proposals (
+    id           BLOB PRIMARY KEY NOT NULL,
+    couple_id    BLOB NOT NULL REFERENCES couples (id),
+    care_team_id BLOB NOT NULL REFERENCES care_teams (id),
+    therapist_id BLOB NOT NULL REFERENCES accounts (id),
+    proposed_by  BLOB NOT NULL REFERENCES accounts (id),
+    proposed_at  INTEGER NOT NULL,
+    -- Why the therapist was suggested, one reason a line (never health details).
+    reasons      TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'declined', 'withdrawn')),
+    answered_by  BLOB REFERENCES accounts (id),
+    answered_at  INTEGER
+);
+CREATE UNIQUE INDEX care_proposals_one_pending ON care_proposals (couple_id) WHERE state = 'pending';
+CREATE INDEX care_proposals_by_couple ON care_proposals (couple_id, proposed_at);
+CREATE INDEX care_proposals_by_team ON care_proposals (care_team_id);
+
+-- Couple care started before proposals existed was begun by one partner alone and
+-- both were placed in its rooms; it stays in force, recorded as accepted by the other.
+INSERT INTO care_proposals (id, couple_id, care_team_id, therapist_id, proposed_by, proposed_at, reasons, state,
+                            answered_by, answered_at)
+SELECT t.id, t.couple_id, t.id, t.therapist_id, t.client_id, t.started_at, '', 'accepted', other.account_id, t.started_at
+FROM care_teams t
+JOIN couple_members me ON me.couple_id = t.couple_id AND me.account_id = t.client_id
+JOIN couple_members other ON other.couple_id = t.couple_id AND other.account_id <> t.client_id
+WHERE t.ended_at IS NULL;
