@@ -123,7 +123,7 @@ async fn journey(options: BrowserOptions) {
     jordan.wait_for_heading("Messages").await;
     let rooms = jordan.main_text().await;
     assert!(
-        rooms.contains(&format!("You & Alex, with {THERAPIST_NAME}"))
+        rooms.contains(&format!("You & Alex Rivera, with {THERAPIST_NAME}"))
             && rooms.contains(&format!("Private with {THERAPIST_NAME}")),
         "{rooms}"
     );
