@@ -57,22 +57,30 @@ pub struct SharedIntake {
 
 impl App {
     /// The caller's access to `client` as their current therapist: an active care
-    /// team of the caller's that is the client's own, or their couple's. Anyone
-    /// else learns nothing: `NotFound`.
+    /// team of the caller's that is the client's own, or their couple's once both
+    /// partners agreed to it. Anyone else learns nothing: `NotFound`.
     #[tracing::instrument(skip_all)]
     pub async fn care_access(&self, who: &Authenticated, client: AccountId) -> Result<CareAccess, AppError> {
         if who.actor().role != Role::Therapist {
             return Err(AppError::NotFound);
         }
         let me = who.account_id();
-        let couple = self.store.couple_of(client).await?.map(|c| c.id);
-        let team = self
-            .store
-            .active_clients_of(me)
-            .await?
-            .into_iter()
-            .find(|t| t.client_id == client || (couple.is_some() && t.couple_id == couple))
-            .ok_or(AppError::NotFound)?;
+        let couple = self.store.couple_of(client).await?;
+        let mut found = None;
+        for team in self.store.active_clients_of(me).await? {
+            if team.client_id == client {
+                found = Some(team);
+                break;
+            }
+            // A partner is in the couple's care only once they agreed to its therapist.
+            if let Some(c) = couple.as_ref().filter(|c| team.couple_id == Some(c.id)) {
+                if self.couple_care(c).await?.is_some_and(|agreed| agreed.id == team.id) {
+                    found = Some(team);
+                    break;
+                }
+            }
+        }
+        let team = found.ok_or(AppError::NotFound)?;
         Ok(CareAccess { therapist: me, client, team })
     }
 

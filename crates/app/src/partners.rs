@@ -294,7 +294,6 @@ impl App {
     /// The caller's couple, if linked.
     pub async fn my_couple(&self, who: &Authenticated) -> Result<Option<CoupleView>, AppError> {
         let me = who.account_id();
-        who.authorize(Action::ViewAccount(me))?;
         let Some(couple) = self.store.couple_of(me).await? else { return Ok(None) };
         let partner_id = if couple.partner_a == me { couple.partner_b } else { couple.partner_a };
         let partner_name = self.store.account_by_id(partner_id).await?.display_name.to_string();

@@ -14,17 +14,12 @@ pub struct Actor {
     pub role: Role,
 }
 
-/// Something an actor wants to do, naming whose data it concerns.
+/// Something an actor wants to do that depends on who they are. A person's own
+/// account, sessions and audit trail need no decision: those use cases only ever
+/// act on the caller's own account (`Authenticated::account_id`), so there is no
+/// one else's to ask about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// See an account's profile (name, email, time zone).
-    ViewAccount(AccountId),
-    /// Change an account's profile or password.
-    EditAccount(AccountId),
-    /// List or revoke an account's signed-in sessions.
-    ManageSessions(AccountId),
-    /// Read the audit events about an account's data ("who accessed my data").
-    ViewAuditTrail(AccountId),
     /// Platform operations: accounts, verification, metrics. Never content.
     AdministerPlatform,
     /// Do intake, see matches and choose a therapist (clients only).
@@ -55,12 +50,6 @@ impl Decision {
 /// Decides whether `actor` may perform `action`.
 pub fn decide(actor: &Actor, action: Action) -> Decision {
     let allowed = match action {
-        // Your own account is yours alone; admins manage accounts through
-        // dedicated admin actions, not by reading profiles.
-        Action::ViewAccount(owner)
-        | Action::EditAccount(owner)
-        | Action::ManageSessions(owner)
-        | Action::ViewAuditTrail(owner) => owner == actor.account_id,
         Action::AdministerPlatform => actor.role == Role::Admin,
         Action::SeekCare | Action::LinkPartner => actor.role == Role::Client,
         Action::TakePartInRoom { member } => member,
@@ -78,35 +67,6 @@ mod tests {
 
     fn actor(role: Role) -> Actor {
         Actor { account_id: AccountId::new(), role }
-    }
-
-    #[test]
-    fn people_manage_their_own_account() {
-        let me = actor(Role::Client);
-        for action in [
-            Action::ViewAccount(me.account_id),
-            Action::EditAccount(me.account_id),
-            Action::ManageSessions(me.account_id),
-            Action::ViewAuditTrail(me.account_id),
-        ] {
-            assert_eq!(decide(&me, action), Decision::Allow, "{action:?}");
-        }
-    }
-
-    #[test]
-    fn nobody_reaches_another_persons_account_not_even_an_admin() {
-        let other = AccountId::new();
-        for role in Role::ALL {
-            let someone = actor(role);
-            for action in [
-                Action::ViewAccount(other),
-                Action::EditAccount(other),
-                Action::ManageSessions(other),
-                Action::ViewAuditTrail(other),
-            ] {
-                assert_eq!(decide(&someone, action), Decision::Deny, "{role:?} {action:?}");
-            }
-        }
     }
 
     #[test]

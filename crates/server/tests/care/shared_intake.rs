@@ -35,6 +35,12 @@ async fn the_chosen_therapist_reads_the_shared_intake_and_the_client_sees_it() {
     // Before anyone is chosen, no therapist can read it.
     problem(get(&server, &path, &amara.token).await, StatusCode::NOT_FOUND).await;
     json_with_status(choose(&server, &client, &amara.id).await, StatusCode::CREATED).await;
+    // The therapist is told someone chose them, with nothing of what the client shared.
+    let told = crate::common::wait_for_mails(&server, &amara.email, "chose you", 1).await;
+    assert_eq!(told.len(), 1, "the chosen therapist is emailed");
+    for private in ["Jamie", "baby", "Evenings"] {
+        assert!(!told[0].contains(private), "the email says nothing about {private}: {}", told[0]);
+    }
 
     let intake = json_with_status(get(&server, &path, &amara.token).await, StatusCode::OK).await;
     assert_eq!(intake["client_id"], client.id.as_str());

@@ -7,6 +7,7 @@ use crate::kit::*;
 use crate::support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 async fn correct(server: &TestServer, who: &Person, message: &str, body: &str) -> Value {
     let response =
@@ -115,5 +116,68 @@ async fn a_deleted_messages_versions_are_gone() {
         let gone = problem(get(&server, &versions, &who.token).await, StatusCode::GONE).await;
         assert!(!gone.to_string().contains("regret"), "{gone}");
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_therapist_left_behind_by_a_move_to_couples_work_reads_and_hears_nothing_more() {
+    let server = TestServer::spawn().await;
+    let admin = admin(&server).await;
+    let before = therapist(&server, &admin, "Dr Before", json!({})).await;
+    let couples = therapist(&server, &admin, "Dr Couples", json!({})).await;
+    let riley = client(&server, "Riley", json!({})).await;
+    json_with_status(choose(&server, &riley, &before.id).await, StatusCode::CREATED).await;
+    let solo = only_room(&server, &riley, "individual").await;
+    say(&server, &riley, &solo, "Something I told Dr Before").await;
+    let mut old_socket = Socket::with_bearer(&server.base, &before.token, None).await;
+
+    // Riley links with Sam and proposes couples work with another therapist; Sam agrees.
+    let sam = sign_up(&server, "Sam").await;
+    link(&server, &riley, &sam, "limited_secrets", true).await;
+    json_with_status(submit_intake(&server, &riley, &couple_intake()).await, StatusCode::CREATED).await;
+    let body = json!({"sees_history": false});
+    let chosen = post(&server, &format!("/api/v1/matches/{}/choose", couples.id), &riley.token, &body).await;
+    json_with_status(chosen, StatusCode::CREATED).await;
+    json_with_status(answer_care(&server, &sam, "accept").await, StatusCode::OK).await;
+
+    // The earlier therapist is out of every room of Riley's: no reading, no posting, nothing live.
+    locked_out(&server, &before, &solo).await;
+    problem(post_message(&server, &before, &solo, "Still here?").await, StatusCode::NOT_FOUND).await;
+    assert!(rooms(&server, &before).await.is_empty(), "Dr Before has no room with Riley or Sam");
+    let couple_room = only_room(&server, &riley, "couple").await;
+    say(&server, &riley, &solo, "Only for my new therapist").await;
+    say(&server, &riley, &couple_room, "For both of us").await;
+    let frames = old_socket.sync().await;
+    let leaked: Vec<&Value> =
+        frames.iter().filter(|f| f["type"] == "message" || f["type"] == "message_updated").collect();
+    assert!(leaked.is_empty(), "Dr Before heard messages after care ended: {leaked:?}");
+    // Nor can they reach Riley's intake any more.
+    problem(get(&server, &format!("/api/v1/clients/{}/intake", riley.id), &before.token).await, StatusCode::NOT_FOUND)
+        .await;
+    old_socket.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_partner_s_intake_reaches_the_couple_s_therapist_only_once_they_agree() {
+    let server = TestServer::spawn().await;
+    let admin = admin(&server).await;
+    let t = therapist(&server, &admin, "Dr Couples", json!({})).await;
+    let riley = sign_up(&server, "Riley").await;
+    let sam = client(&server, "Sam", json!({"note": "Only for a therapist I agreed to"})).await;
+    link(&server, &riley, &sam, "limited_secrets", true).await;
+    json_with_status(submit_intake(&server, &riley, &couple_intake()).await, StatusCode::CREATED).await;
+    json_with_status(choose(&server, &riley, &t.id).await, StatusCode::CREATED).await;
+    let sams = format!("/api/v1/clients/{}/intake", sam.id);
+    problem(get(&server, &sams, &t.token).await, StatusCode::NOT_FOUND).await;
+    json_with_status(get(&server, &format!("/api/v1/clients/{}/intake", riley.id), &t.token).await, StatusCode::OK)
+        .await;
+    json_with_status(answer_care(&server, &sam, "accept").await, StatusCode::OK).await;
+    let intake = json_with_status(get(&server, &sams, &t.token).await, StatusCode::OK).await;
+    assert_eq!(intake["note"], "Only for a therapist I agreed to");
+    // Both partners are in the therapist's client list now.
+    let caseload = server.app.my_caseload(&who(&server, &t).await).await.expect("caseload");
+    let people: BTreeSet<String> = caseload.into_iter().map(|(_, id, _)| id.to_string()).collect();
+    assert_eq!(people, BTreeSet::from([riley.id.clone(), sam.id.clone()]));
     server.stop().await;
 }

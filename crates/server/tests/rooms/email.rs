@@ -79,6 +79,7 @@ async fn an_unread_message_is_emailed_about_later_without_its_text() {
     let mut sink = MailSink::start().await;
     let server = spawn_with_mail(&sink).await;
     let Individual { client, therapist, room, .. } = individual(&server).await;
+    sink.take(2).await; // the therapist's approval, and being chosen
     let db = sqlite_of(&server).await;
 
     let secret = "Confidential-walrus detail 5521 about our fight";
@@ -106,6 +107,7 @@ async fn reading_first_means_no_email() {
     let mut sink = MailSink::start().await;
     let server = spawn_with_mail(&sink).await;
     let Individual { client, therapist, room, .. } = individual(&server).await;
+    sink.take(2).await; // the therapist's approval, and being chosen
     let db = sqlite_of(&server).await;
 
     let m = say(&server, &client, &room, "Are you there?").await;
@@ -124,7 +126,7 @@ async fn no_email_for_someone_who_turned_them_off() {
     let mut sink = MailSink::start().await;
     let server = spawn_with_mail(&sink).await;
     let CoupleInCare { a, b, therapist, couple_room, .. } = couple_in_care(&server, true).await;
-    sink.received(); // the invitation
+    sink.take(4).await; // the invitation, the therapist's approval, being chosen, the proposal to Sam
     let db = sqlite_of(&server).await;
 
     let prefs = json!({"email": "off", "reply_working_days": 1});
@@ -148,6 +150,7 @@ async fn no_email_for_someone_who_turned_them_off() {
 
     // Turning them off after a message was queued also stops that email.
     let (c, room) = another_client(&server, &therapist, "Casey").await;
+    sink.take(1).await; // the therapist was chosen
     say(&server, &c, &room, "Hello?").await;
     wait_for_job(&db, &therapist, &room, false).await;
     let off = send_json(&server, Method::PUT, "/api/v1/me/notifications", &therapist.token, &prefs).await;

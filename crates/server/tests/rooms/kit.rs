@@ -569,6 +569,17 @@ impl MailSink {
         tokio::time::timeout(PATIENCE, self.rx.recv()).await.expect("no email arrived in time").expect("sink stopped")
     }
 
+    /// Waits for and takes the next `n` emails: those that setting people up sends (a
+    /// therapist's approval, being chosen, an invitation, a proposal), some of them in the
+    /// background, so that later checks see only the emails they are about.
+    pub async fn take(&mut self, n: usize) -> Vec<Mail> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(self.next().await);
+        }
+        out
+    }
+
     /// Every email received so far and not yet taken.
     pub fn received(&mut self) -> Vec<Mail> {
         let mut out = Vec::new();
