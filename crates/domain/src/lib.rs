@@ -15,6 +15,7 @@ pub mod password;
 pub mod place;
 pub mod room;
 pub mod taxonomy;
+pub mod time_zones;
 pub mod validation;
 
 pub use access::{Action, Actor, Decision};
