@@ -53,6 +53,15 @@ fn place_of(name: &str) -> String {
     }
 }
 
+/// A zone in words for people: "Los Angeles (UTC−08:00)", "Coordinated Universal Time (UTC+00:00)".
+pub fn zone_label(zone: TimeZone, now: DateTime<Utc>) -> String {
+    let place = match place_of(zone.name()) {
+        p if p.is_empty() => "Coordinated Universal Time".to_owned(),
+        p => p,
+    };
+    format!("{place} ({})", utc_offset(zone, now))
+}
+
 /// Every canonical zone, in groups by region, each labelled with its offset at `now`.
 /// UTC comes last, for people who keep to it.
 pub fn zone_choices(now: DateTime<Utc>) -> Vec<ZoneGroup> {
@@ -64,7 +73,7 @@ pub fn zone_choices(now: DateTime<Utc>) -> Vec<ZoneGroup> {
                 .filter(|n| n.split('/').next() == Some(*prefix))
                 .filter_map(|n| {
                     let zone = TimeZone::parse(n).ok()?;
-                    Some(ZoneChoice { name: n, label: format!("{} ({})", place_of(n), utc_offset(zone, now)) })
+                    Some(ZoneChoice { name: n, label: zone_label(zone, now) })
                 })
                 .collect();
             zones.sort_by(|a, b| a.label.cmp(&b.label));
@@ -553,6 +562,7 @@ mod tests {
         assert_eq!(label(winter(), "Europe/London"), "London (UTC+00:00)");
         assert_eq!(label(summer, "Europe/London"), "London (UTC+01:00)");
         assert_eq!(label(winter(), "Asia/Kolkata"), "Kolkata (UTC+05:30)");
+        assert_eq!(zone_label(TimeZone::utc(), winter()), "Coordinated Universal Time (UTC+00:00)");
         assert_eq!(label(winter(), "America/Argentina/Buenos_Aires"), "Buenos Aires, Argentina (UTC\u{2212}03:00)");
         let america = groups.iter().find(|g| g.region == "America").unwrap();
         assert!(america.zones.windows(2).all(|w| w[0].label <= w[1].label), "alphabetical within a region");

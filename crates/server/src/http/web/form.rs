@@ -182,6 +182,17 @@ pub fn replace_message(errors: FieldErrors, key: &str, message: &str) -> FieldEr
     out
 }
 
+/// Every message except those for `key`.
+pub fn without(errors: FieldErrors, key: &str) -> FieldErrors {
+    let mut out = FieldErrors::new();
+    for (k, messages) in errors.iter().filter(|(k, _)| *k != key) {
+        for m in messages {
+            out.add(k, m.clone());
+        }
+    }
+    out
+}
+
 /// Folds `field[i]` messages into `field` (one text box holds the whole list).
 pub fn fold_list(errors: FieldErrors, field: &str) -> FieldErrors {
     let prefix = format!("{field}[");
