@@ -44,6 +44,23 @@ pub fn utc_offset(zone: TimeZone, at: DateTime<Utc>) -> String {
     format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
+/// The names [`TimeZone::format`] gives a zone through the year around
+/// `now`, by UTC offset in minutes: `[(-480, "PST"), (-420, "PDT")]`. A page
+/// that formats times in the browser can look its offsets up here, so live
+/// times read the same as the server's.
+pub fn names_by_offset(zone: TimeZone, now: DateTime<Utc>) -> Vec<(i32, String)> {
+    let mut out: Vec<(i32, String)> = Vec::new();
+    for day in -183..=183 {
+        let at = now + chrono::Duration::days(day);
+        let offset = at.with_timezone(&zone.tz()).offset().fix().local_minus_utc() / 60;
+        if !out.iter().any(|(o, _)| *o == offset) {
+            out.push((offset, zone.abbreviation(at)));
+        }
+    }
+    out.sort();
+    out
+}
+
 /// "America/Argentina/Buenos_Aires" → "Buenos Aires, Argentina"; "Europe/London" → "London".
 fn place_of(name: &str) -> String {
     let parts: Vec<String> = name.split('/').skip(1).map(|p| p.replace('_', " ")).collect();
@@ -546,6 +563,14 @@ mod tests {
         assert!(CANONICAL_ZONES.windows(2).all(|w| w[0] < w[1]), "sorted, for binary search");
         assert!(CANONICAL_ZONES.iter().all(|n| TimeZone::parse(n).is_ok()));
         assert_eq!(names.len(), CANONICAL_ZONES.len() + 1);
+    }
+
+    #[test]
+    fn names_by_offset_cover_the_year() {
+        let la = TimeZone::parse("America/Los_Angeles").unwrap();
+        assert_eq!(names_by_offset(la, winter()), vec![(-480, "PST".to_owned()), (-420, "PDT".to_owned())]);
+        let dubai = TimeZone::parse("Asia/Dubai").unwrap();
+        assert_eq!(names_by_offset(dubai, winter()), vec![(240, "UTC+04:00".to_owned())]);
     }
 
     #[test]

@@ -167,3 +167,43 @@ async fn answers_given_through_the_api_show_by_name_on_the_form() {
     assert_eq!(stored.jurisdiction.code(), "US-CA");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn match_cards_show_the_therapist_in_words_and_hints_name_the_place() {
+    let server = crate::common::TestServer::spawn().await;
+    let admin = admin(&server).await;
+    let long_bio = format!("I help couples who feel far apart find their way back. {}", "We go gently. ".repeat(30));
+    therapist(
+        &server,
+        &admin,
+        "Dr. Amara Okafor, LMFT",
+        json!({"pronouns": "she/her", "bio": long_bio, "languages": ["en", "es"], "approaches": ["gottman_method", "emotionally_focused"]}),
+    )
+    .await;
+    let robin = client(&server, "Robin", json!({})).await;
+    let web = Web { client: browser_like_client(), cookie: browser_cookie(&server, &robin).await };
+    let page = web.page(&server, "/matches").await;
+    for shown in [
+        "Dr. Amara Okafor, LMFT",
+        r#"<span class="therapist-initials" aria-hidden="true">AO</span>"#,
+        "she/her",
+        "Licensed Marriage and Family Therapist (LMFT) in California, United States",
+        "Emotionally Focused Therapy, Gottman Method",
+        "English, Spanish",
+        "I help couples who feel far apart find their way back.",
+        "fit</strong>",
+    ] {
+        assert!(page.contains(shown), "the card shows {shown}: {page}");
+    }
+    assert!(!page.contains("out of 100"), "never a bare score");
+    assert!(!page.contains("LMFT-104233"), "licence numbers stay private");
+    assert!(!page.contains(&"We go gently. ".repeat(30)), "only the start of a long bio");
+
+    // Nobody licensed in New York: the hint says so, and blames no preference.
+    let nyla = client(&server, "Nyla", json!({"jurisdiction": "US-NY"})).await;
+    let web = Web { client: browser_like_client(), cookie: browser_cookie(&server, &nyla).await };
+    let page = web.page(&server, "/matches").await;
+    assert!(page.contains("No therapist on Rapport is licensed in New York yet."), "{page}");
+    assert!(!page.contains("another way to meet") && !page.contains("another language"), "{page}");
+    server.stop().await;
+}
