@@ -200,7 +200,7 @@ impl App {
 
     /// The caller's own intake. Reading one's own answers is not an access by
     /// someone else, so it is not listed in their audit trail.
-    async fn read_intake(&self, who: &Authenticated) -> Result<Option<(Intake, SensitiveIntake)>, AppError> {
+    pub(crate) async fn read_intake(&self, who: &Authenticated) -> Result<Option<(Intake, SensitiveIntake)>, AppError> {
         let me = who.account_id();
         let Some(intake) = self.store.intake_of(me).await? else { return Ok(None) };
         let plaintext = self.unseal(&intake.sensitive, &sealing_context(me)).await?;

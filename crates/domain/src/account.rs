@@ -133,14 +133,27 @@ impl TimeZone {
         self.0
     }
 
-    /// Every canonical zone name, sorted, for choosing one.
+    /// Every zone name the database knows, aliases included; people choose
+    /// from [`crate::time_zones::zone_choices`].
     pub fn all_names() -> impl Iterator<Item = &'static str> {
         chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
     }
 
-    /// Shows an instant as a reader in this zone would read it.
+    /// The zone's name at an instant, in one style everywhere: the tz
+    /// database's abbreviation when it has one ("PST", "BST", "CET"), else
+    /// the offset ("UTC+04:00") rather than a bare "+04".
+    pub fn abbreviation(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        let abbreviation = at.with_timezone(&self.0).format("%Z").to_string();
+        if abbreviation.chars().all(|c| c.is_ascii_alphabetic()) {
+            abbreviation
+        } else {
+            crate::time_zones::utc_offset(*self, at)
+        }
+    }
+
+    /// Shows an instant as a reader in this zone would read it: "1 Jul 2026, 12:00 EDT".
     pub fn format(&self, at: chrono::DateTime<chrono::Utc>) -> String {
-        at.with_timezone(&self.0).format("%-d %b %Y, %H:%M %Z").to_string()
+        format!("{} {}", at.with_timezone(&self.0).format("%-d %b %Y, %H:%M"), self.abbreviation(at))
     }
 }
 
@@ -191,5 +204,14 @@ mod tests {
         let winter = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 16, 0, 0).unwrap();
         assert_eq!(tz.format(summer), "1 Jul 2026, 12:00 EDT");
         assert_eq!(tz.format(winter), "1 Dec 2026, 11:00 EST");
+        let london = TimeZone::parse("Europe/London").unwrap();
+        assert_eq!(london.format(summer), "1 Jul 2026, 17:00 BST");
+        assert_eq!(london.format(winter), "1 Dec 2026, 16:00 GMT");
+        let la = TimeZone::parse("America/Los_Angeles").unwrap();
+        assert_eq!(la.format(winter), "1 Dec 2026, 08:00 PST");
+        // Zones without a common abbreviation show their offset, never a bare "+04".
+        let dubai = TimeZone::parse("Asia/Dubai").unwrap();
+        assert_eq!(dubai.format(winter), "1 Dec 2026, 20:00 UTC+04:00");
+        assert_eq!(TimeZone::utc().format(winter), "1 Dec 2026, 16:00 UTC");
     }
 }

@@ -16,6 +16,7 @@ pub mod place;
 pub mod room;
 pub mod taxonomy;
 pub mod text;
+pub mod time_zones;
 pub mod validation;
 
 pub use access::{Action, Actor, Decision};

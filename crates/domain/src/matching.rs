@@ -77,27 +77,115 @@ pub struct Match {
     pub has_photo: bool,
 }
 
-/// What could be changed when nothing matches.
+/// How well a suggestion fits, in words: a bare number reads like a grade.
+/// Every suggestion already passes every hard rule; the fit says how much
+/// more than that lines up (docs/matching.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// 70 or more.
+    Strong,
+    /// 50 to 69.
+    Good,
+    /// Under 50.
+    Possible,
+}
+
+impl Fit {
+    /// The fit for a score from 0 to 100.
+    pub fn of(score: u32) -> Self {
+        match score {
+            70.. => Fit::Strong,
+            50..=69 => Fit::Good,
+            _ => Fit::Possible,
+        }
+    }
+
+    /// "Strong fit", "Good fit", "Possible fit".
+    pub fn words(self) -> &'static str {
+        match self {
+            Fit::Strong => "Strong fit",
+            Fit::Good => "Good fit",
+            Fit::Possible => "Possible fit",
+        }
+    }
+
+    /// A stable id for styling: `strong`, `good`, `possible`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Fit::Strong => "strong",
+            Fit::Good => "good",
+            Fit::Possible => "possible",
+        }
+    }
+}
+
+/// Why nothing matched, naming the real limit. A hint only ever suggests
+/// loosening a preference the person actually set.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoMatchHint {
-    /// Nobody is licensed where they live (yet).
-    NoLicensedTherapists,
-    /// More would match with another language.
-    AddLanguage,
-    /// More would match with another way to meet.
-    AddModality,
+    /// No approved therapist is licensed where they live (for a couple, in every partner's place).
+    NotLicensedThere { places: Vec<String> },
+    /// Some are licensed there, but none of them works with couples.
+    NoCouplesWorkThere { places: Vec<String> },
     /// Everyone licensed there is full right now.
-    EveryoneFull,
+    EveryoneFull { places: Vec<String> },
+    /// The only ones with space there are ones already suggested or chosen.
+    NoOneElse { places: Vec<String> },
+    /// Therapists with space there speak other languages (named).
+    OtherLanguages { places: Vec<String>, wanted: Vec<String>, spoken: Vec<String> },
+    /// Therapists with space there offer other ways to meet than the ones asked for (named).
+    OtherWaysToMeet { places: Vec<String>, wanted: Vec<String>, offered: Vec<String> },
+}
+
+/// "New York"; "both California and Nevada".
+fn places_words(places: &[String]) -> String {
+    match places {
+        [one] => one.clone(),
+        [a, b] => format!("both {a} and {b}"),
+        _ => join_words(places),
+    }
+}
+
+fn or_words(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    }
 }
 
 impl NoMatchHint {
     /// Plain words for the person.
-    pub fn advice(self) -> &'static str {
+    pub fn advice(&self) -> String {
         match self {
-            NoMatchHint::NoLicensedTherapists => "We don't yet have a therapist licensed where you live. Therapists can only legally work with people in the places they are licensed, so we won't suggest anyone who isn't.",
-            NoMatchHint::AddLanguage => "If you're comfortable in another language, adding it would open up more therapists.",
-            NoMatchHint::AddModality => "Allowing another way to meet, such as messaging or video, would open up more therapists.",
-            NoMatchHint::EveryoneFull => "The therapists licensed where you live are full at the moment. Please check again soon; places open up often.",
+            NoMatchHint::NotLicensedThere { places } => format!(
+                "No therapist on Rapport is licensed in {} yet. Therapists can only work with people where they're licensed, so we won't suggest anyone who isn't.",
+                places_words(places)
+            ),
+            NoMatchHint::NoCouplesWorkThere { places } => format!(
+                "The therapists licensed in {} don't work with couples yet. If one of you would like support on your own for now, you can change your answers to \"Just me\".",
+                places_words(places)
+            ),
+            NoMatchHint::EveryoneFull { places } => format!(
+                "Every therapist licensed in {} is full at the moment. Places open up often, so please look again soon.",
+                places_words(places)
+            ),
+            NoMatchHint::NoOneElse { places } => format!(
+                "Right now there is no other therapist with space who is licensed in {}.",
+                places_words(places)
+            ),
+            NoMatchHint::OtherLanguages { places, wanted, spoken } => format!(
+                "No therapist with space in {} speaks {} yet. Some speak {}: if you're comfortable in one of those, adding it would open up more therapists.",
+                places_words(places),
+                or_words(wanted),
+                or_words(spoken)
+            ),
+            NoMatchHint::OtherWaysToMeet { places, wanted, offered } => format!(
+                "No therapist with space in {} offers {} yet. Some offer {}: if that would work for you, choosing it too would open up more therapists.",
+                places_words(places),
+                or_words(wanted),
+                or_words(offered)
+            ),
         }
     }
 }
@@ -257,29 +345,55 @@ pub fn find_matches(seeker: &Seeker, candidates: &[Candidate], day: MatchDay, li
         .collect()
 }
 
-/// When nothing matches, what the person could change.
+/// When nothing matches, what stands in the way, most fundamental first.
 pub fn explain_no_match(seeker: &Seeker, candidates: &[Candidate], day: MatchDay) -> Vec<NoMatchHint> {
-    let licensed: Vec<&Candidate> = candidates
-        .iter()
-        .filter(|c| c.approved && licensed_everywhere(c, seeker, day.today))
-        .filter(|c| seeker.kind == SeekerKind::Individual || c.works_with_couples)
-        .collect();
+    let mut places: Vec<String> = seeker.jurisdictions.iter().map(|j| j.name()).collect();
+    places.dedup();
+    let licensed: Vec<&Candidate> =
+        candidates.iter().filter(|c| c.approved && licensed_everywhere(c, seeker, day.today)).collect();
     if licensed.is_empty() {
-        return vec![NoMatchHint::NoLicensedTherapists];
+        return vec![NoMatchHint::NotLicensedThere { places }];
     }
-    let with_room: Vec<&&Candidate> = licensed.iter().filter(|c| has_room(c)).collect();
+    let suitable: Vec<&Candidate> =
+        licensed.into_iter().filter(|c| seeker.kind == SeekerKind::Individual || c.works_with_couples).collect();
+    if suitable.is_empty() {
+        return vec![NoMatchHint::NoCouplesWorkThere { places }];
+    }
+    let with_room: Vec<&Candidate> = suitable.into_iter().filter(|c| has_room(c)).collect();
     if with_room.is_empty() {
-        return vec![NoMatchHint::EveryoneFull];
+        return vec![NoMatchHint::EveryoneFull { places }];
     }
+    let others: Vec<&Candidate> = with_room.into_iter().filter(|c| !seeker.exclude.contains(&c.id)).collect();
+    if others.is_empty() {
+        return vec![NoMatchHint::NoOneElse { places }];
+    }
+    // Everyone left fails on language, on the ways to meet asked for, or both.
+    let language_only = others.iter().any(|c| !speaks(c, seeker) && offers(c, seeker));
+    let way_only = others.iter().any(|c| speaks(c, seeker) && !offers(c, seeker));
     let mut hints = Vec::new();
-    if with_room.iter().any(|c| !speaks(c, seeker) && offers(c, seeker)) {
-        hints.push(NoMatchHint::AddLanguage);
+    if language_only || !way_only {
+        let mut spoken: Vec<&Language> = others.iter().flat_map(|c| &c.languages).collect();
+        spoken.sort();
+        spoken.dedup();
+        hints.push(NoMatchHint::OtherLanguages {
+            places: places.clone(),
+            wanted: seeker.languages.iter().map(|l| l.name().to_owned()).collect(),
+            spoken: spoken.into_iter().take(4).map(|l| l.name().to_owned()).collect(),
+        });
     }
-    if with_room.iter().any(|c| speaks(c, seeker) && !offers(c, seeker)) {
-        hints.push(NoMatchHint::AddModality);
-    }
-    if hints.is_empty() {
-        hints.push(NoMatchHint::AddModality);
+    // Only a preference that was set is ever suggested for loosening.
+    if !seeker.modalities.is_empty() && (way_only || !language_only) {
+        let mut offered: Vec<Modality> =
+            others.iter().flat_map(|c| &c.modalities).filter(|m| !seeker.modalities.contains(m)).copied().collect();
+        offered.sort();
+        offered.dedup();
+        if !offered.is_empty() {
+            hints.push(NoMatchHint::OtherWaysToMeet {
+                places,
+                wanted: seeker.modalities.iter().map(|m| m.label().to_owned()).collect(),
+                offered: offered.into_iter().map(|m| m.label().to_owned()).collect(),
+            });
+        }
     }
     hints
 }
@@ -448,16 +562,98 @@ mod tests {
     }
 
     #[test]
-    fn no_match_explains_what_to_change() {
+    fn fit_in_words_from_the_score() {
+        assert_eq!(Fit::of(100), Fit::Strong);
+        assert_eq!(Fit::of(70), Fit::Strong);
+        assert_eq!(Fit::of(69), Fit::Good);
+        assert_eq!(Fit::of(50), Fit::Good);
+        assert_eq!(Fit::of(49), Fit::Possible);
+        assert_eq!(Fit::of(0).words(), "Possible fit");
+    }
+
+    #[test]
+    fn no_match_names_the_place_when_nobody_is_licensed_there() {
         let mut s = seeker();
-        s.jurisdictions = vec![j("DE")];
-        assert_eq!(explain_no_match(&s, &[therapist("CA")], day()), vec![NoMatchHint::NoLicensedTherapists]);
-        let mut s = seeker();
-        s.languages = vec![lang("fr")];
-        assert!(find_matches(&s, &[therapist("CA")], day(), 3).is_empty());
-        assert_eq!(explain_no_match(&s, &[therapist("CA")], day()), vec![NoMatchHint::AddLanguage]);
+        s.jurisdictions = vec![j("US-NY")];
+        let hints = explain_no_match(&s, &[therapist("CA")], day());
+        assert_eq!(hints, vec![NoMatchHint::NotLicensedThere { places: vec!["New York".into()] }]);
+        assert!(
+            hints[0].advice().starts_with("No therapist on Rapport is licensed in New York yet."),
+            "{}",
+            hints[0].advice()
+        );
+        s.kind = SeekerKind::Couple;
+        s.jurisdictions = vec![j("US-CA"), j("US-NV")];
+        let hints = explain_no_match(&s, &[therapist("CA")], day());
+        assert!(hints[0].advice().contains("licensed in both California and Nevada"), "{}", hints[0].advice());
+        // An unverified or expired licence is no licence.
+        let mut unverified = therapist("Unverified");
+        unverified.licenses[0].verified = false;
+        assert!(matches!(explain_no_match(&seeker(), &[unverified], day())[0], NoMatchHint::NotLicensedThere { .. }));
+    }
+
+    #[test]
+    fn no_match_says_when_licensed_therapists_are_full_or_do_not_see_couples() {
         let mut full = therapist("Full");
         full.active_clients = 10;
-        assert_eq!(explain_no_match(&seeker(), &[full], day()), vec![NoMatchHint::EveryoneFull]);
+        let hints = explain_no_match(&seeker(), &[full], day());
+        assert_eq!(hints, vec![NoMatchHint::EveryoneFull { places: vec!["California".into()] }]);
+        assert!(hints[0].advice().contains("Every therapist licensed in California is full"));
+        let mut s = seeker();
+        s.kind = SeekerKind::Couple;
+        let mut individuals = therapist("Individuals only");
+        individuals.works_with_couples = false;
+        assert_eq!(
+            explain_no_match(&s, &[individuals], day()),
+            vec![NoMatchHint::NoCouplesWorkThere { places: vec!["California".into()] }]
+        );
+        let current = therapist("Current");
+        let mut s = seeker();
+        s.exclude = vec![current.id];
+        assert_eq!(
+            explain_no_match(&s, &[current], day()),
+            vec![NoMatchHint::NoOneElse { places: vec!["California".into()] }]
+        );
+    }
+
+    #[test]
+    fn no_match_names_the_languages_therapists_speak() {
+        let mut s = seeker();
+        s.languages = vec![lang("pl")];
+        let mut spanish = therapist("Spanish");
+        spanish.languages = vec![lang("en"), lang("es")];
+        assert!(find_matches(&s, std::slice::from_ref(&spanish), day(), 3).is_empty());
+        let hints = explain_no_match(&s, &[spanish], day());
+        assert_eq!(hints.len(), 1, "{hints:?}");
+        assert_eq!(
+            hints[0].advice(),
+            "No therapist with space in California speaks Polish yet. Some speak English or Spanish: if you're comfortable in one of those, adding it would open up more therapists."
+        );
+    }
+
+    #[test]
+    fn no_match_suggests_other_ways_to_meet_only_when_some_were_chosen() {
+        let mut s = seeker();
+        s.modalities = vec![Modality::Audio];
+        let video = therapist("Video");
+        let hints = explain_no_match(&s, std::slice::from_ref(&video), day());
+        assert_eq!(hints.len(), 1, "{hints:?}");
+        assert!(matches!(&hints[0], NoMatchHint::OtherWaysToMeet { offered, .. } if offered.len() == 2), "{hints:?}");
+        // No ways to meet were chosen: only the language can stand in the way, and only it is mentioned.
+        let mut s = seeker();
+        s.modalities = vec![];
+        s.languages = vec![lang("fr")];
+        let hints = explain_no_match(&s, std::slice::from_ref(&video), day());
+        assert!(hints.iter().all(|h| matches!(h, NoMatchHint::OtherLanguages { .. })), "{hints:?}");
+        // Both stand in the way for everyone: both are named, because both were set.
+        let mut s = seeker();
+        s.modalities = vec![Modality::Audio];
+        s.languages = vec![lang("fr")];
+        let hints = explain_no_match(&s, &[video], day());
+        assert_eq!(hints.len(), 2, "{hints:?}");
+        for hint in &hints {
+            let words = hint.advice();
+            assert!(!words.contains("gender") && !words.contains("approach"), "{words}");
+        }
     }
 }

@@ -193,6 +193,21 @@ vocabulary!(
     }
 );
 
+impl LicenseType {
+    /// The licence in words: "Licensed Marriage and Family Therapist".
+    pub fn words(self) -> &'static str {
+        match self {
+            LicenseType::Lmft => "Licensed Marriage and Family Therapist",
+            LicenseType::Lcsw => "Licensed Clinical Social Worker",
+            LicenseType::Lpc => "Licensed Professional Counselor",
+            LicenseType::Lmhc => "Licensed Mental Health Counselor",
+            LicenseType::Psyd => "Doctor of Psychology",
+            LicenseType::Phd => "Doctor of Philosophy in psychology",
+            LicenseType::Lp => "Licensed Psychologist",
+        }
+    }
+}
+
 impl Specialty {
     /// A few words for a match reason ("Works with emotional distance and communication").
     pub fn short(self) -> &'static str {

@@ -43,3 +43,6 @@ mod notices;
 
 #[path = "care/photos.rs"]
 mod photos;
+
+#[path = "care/intake_form.rs"]
+mod intake_form;

@@ -123,11 +123,22 @@ async fn every_form_works_without_javascript() {
     b.open("/settings").await;
     b.wait_for_heading("Settings").await;
     b.fill("#display_name", "Ravi S.").await;
-    b.find("#time_zone").await.select_by_label("Europe/Lisbon").await.expect("choose a time zone");
+    let lisbon = b.text("#time_zone option[value='Europe/Lisbon']").await;
+    assert!(lisbon.starts_with("Lisbon (UTC+0"), "a place and today's offset: {lisbon}");
+    b.find("#time_zone").await.select_by_value("Europe/Lisbon").await.expect("choose a time zone");
     b.press("Save profile").await;
     b.wait_for_notice("Your profile is saved.").await;
     assert_eq!(b.find("#display_name").await.prop("value").await.unwrap().as_deref(), Some("Ravi S."));
-    assert_eq!(b.text("#time_zone option:checked").await, "Europe/Lisbon");
+    assert_eq!(b.find("#time_zone").await.prop("value").await.unwrap().as_deref(), Some("Europe/Lisbon"));
+    let groups = b
+        .run_script("return Array.from(document.querySelectorAll('#time_zone optgroup')).map(g => g.label).join(',');")
+        .await;
+    let groups = groups.as_str().unwrap_or_default();
+    for region in ["Africa", "America", "Asia", "Australia", "Europe", "Pacific"] {
+        assert!(groups.split(',').any(|g| g == region), "{region} in {groups}");
+    }
+    let aliases = b.run_script("return ['US/Pacific', 'GB-Eire', 'Zulu', 'Etc/UTC'].filter(z => document.querySelector(`#time_zone option[value='${z}']`)).join(',');").await;
+    assert_eq!(aliases, "", "no aliases are offered");
 
     // Change the password.
     b.fill("#current_password", OLD_PASSWORD).await;
@@ -165,8 +176,10 @@ async fn sign_up_takes_the_time_zone_from_the_browser() {
     b.wait_for_heading("Create your account").await;
     let browser_zone = b.run_script("return Intl.DateTimeFormat().resolvedOptions().timeZone;").await;
     assert_eq!(browser_zone, "America/New_York", "Chromium should run in the TZ ChromeDriver was started with");
-    let detected = b.find("input[name=time_zone]").await.prop("value").await.unwrap();
-    assert_eq!(detected.as_deref(), Some("America/New_York"), "app.js fills in the hidden time zone");
+    let detected = b.find("select#time_zone").await.prop("value").await.unwrap();
+    assert_eq!(detected.as_deref(), Some("America/New_York"), "app.js chooses the browser's zone");
+    let label = b.text("#time_zone option:checked").await;
+    assert!(label.starts_with("New York (UTC\u{2212}0"), "{label}");
 
     b.fill("#display_name", "Lena Park").await;
     b.fill("#email", "lena@example.com").await;
@@ -178,7 +191,7 @@ async fn sign_up_takes_the_time_zone_from_the_browser() {
 
     b.follow_link("header nav", "Settings").await;
     b.wait_for_heading("Settings").await;
-    assert_eq!(b.text("#time_zone option:checked").await, "America/New_York");
+    assert_eq!(b.find("#time_zone").await.prop("value").await.unwrap().as_deref(), Some("America/New_York"));
 
     b.close().await;
     server.stop().await;

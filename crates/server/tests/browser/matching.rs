@@ -119,7 +119,7 @@ async fn a_therapist_is_verified_then_matched_and_chosen() {
     tick(&b, "#modalities-messaging").await;
     b.fill("#languages", "en, es").await;
     tick(&b, "#works_with_couples").await;
-    b.find("#time_zone").await.select_by_label("America/Los_Angeles").await.expect("choose a time zone");
+    b.find("#time_zone").await.select_by_value("America/Los_Angeles").await.expect("choose a time zone");
     choose(&b, "#weekly_availability-0-weekday", "mon").await;
     type_time(&b, "#weekly_availability-0-start", "17:00").await;
     type_time(&b, "#weekly_availability-0-end", "21:00").await;
@@ -151,7 +151,7 @@ async fn a_therapist_is_verified_then_matched_and_chosen() {
     assert_eq!(value(&b, "#professional_name").await, THERAPIST_NAME);
     assert_eq!(value(&b, "#licenses-0-expires_on").await, in_two_years().to_string());
     assert!(b.find("#specialties-communication").await.is_selected().await.unwrap());
-    assert_eq!(b.text("#time_zone option:checked").await, "America/Los_Angeles");
+    assert_eq!(b.find("#time_zone").await.prop("value").await.unwrap().as_deref(), Some("America/Los_Angeles"));
 
     // Put it right and send it again.
     b.fill("#licenses-0-jurisdiction", "US-CA").await;
@@ -205,7 +205,13 @@ async fn a_therapist_is_verified_then_matched_and_chosen() {
     tick(&b, "#concerns-less_communication").await;
     tick(&b, "#concerns-less_affection").await;
     b.fill("#note", "We've stopped really talking since the baby came.").await;
-    b.fill("#jurisdiction", "us-ca").await;
+    b.fill("#jurisdiction", "California, United States").await;
+    assert!(
+        b.client.find(Locator::Css("#places option[value='California, United States']")).await.is_ok(),
+        "chosen from the list"
+    );
+    assert_eq!(b.find("#languages-en").await.prop("checked").await.unwrap().as_deref(), Some("true"));
+    b.fill("#other_languages", "Spanish").await;
     tick(&b, "#modalities-video").await;
     choose(&b, "#preferences-therapist_gender", "woman").await;
     let safety = b.text("#safety-heading + p").await;

@@ -136,7 +136,8 @@ async fn every_new_page(server: &TestServer, b: &Browser, mut at: impl AsyncFnMu
     b.wait_for_heading("A few questions").await;
     at("intake questions").await;
 
-    b.fill("#languages", "").await;
+    tick(b, "#languages-en").await; // unticks English: no language at all
+    b.fill("#jurisdiction", "Atlantis").await;
     b.press("See my matches").await;
     b.wait_for(Locator::Css(".error-summary")).await;
     at("intake questions showing mistakes").await;
@@ -144,7 +145,7 @@ async fn every_new_page(server: &TestServer, b: &Browser, mut at: impl AsyncFnMu
     b.open("/intake/questions?consent=yes").await;
     b.wait_for_heading("A few questions").await;
     tick(b, "#kind-couple").await;
-    b.fill("#jurisdiction", "US-CA").await;
+    b.fill("#jurisdiction", "California, United States").await;
     tick(b, "#immediate_risk-yes").await;
     tick(b, "#relationship_safety-yes").await;
     b.press("See my matches").await;
@@ -159,6 +160,16 @@ async fn every_new_page(server: &TestServer, b: &Browser, mut at: impl AsyncFnMu
     b.wait_for(Locator::Css(".match-list")).await;
     at("matches").await;
 
+    // Changing the answers skips the notice accepted before and shows them filled in.
+    b.follow_link("main", "change your answers").await;
+    b.wait_for_heading("Your answers").await;
+    assert_eq!(b.path().await, "/intake/questions");
+    let place = b.find("#jurisdiction").await.prop("value").await.unwrap();
+    assert_eq!(place.as_deref(), Some("California, United States"));
+    at("intake questions with earlier answers").await;
+    b.open("/matches").await;
+    b.wait_for_heading("Your matches").await;
+
     b.press("Choose Dr. Lena Park, PhD").await;
     b.wait_for_heading("Hello, Sam").await;
     at("client home with a therapist").await;
@@ -172,7 +183,8 @@ async fn every_new_page(server: &TestServer, b: &Browser, mut at: impl AsyncFnMu
     b.open("/matches").await;
     b.wait_for_heading("Your matches").await;
     b.wait_for(Locator::Css("main .hints")).await;
-    assert!(b.main_text().await.contains("We don't yet have a therapist licensed where you live."));
+    let hints = b.text("main .hints").await;
+    assert!(hints.contains("No therapist on Rapport is licensed in New Zealand yet."), "{hints}");
     at("matches without results").await;
     b.sign_out().await;
 

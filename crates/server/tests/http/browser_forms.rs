@@ -233,7 +233,20 @@ async fn the_settings_form_changes_name_and_time_zone() {
     let html = browser.page("/settings?saved=profile").await;
     assert!(html.contains("Your profile is saved."));
     assert!(html.contains(r#"value="Tee Zed""#), "{html}");
-    assert!(html.contains("<option selected>Europe/Paris</option>"));
+    assert!(html.contains(r#"<option value="Europe/Paris" selected>Paris (UTC+0"#), "{html}");
+    assert!(html.contains(r#"<optgroup label="Europe">"#));
+    assert!(!html.contains(r#"value="GB-Eire""#) && !html.contains(r#"value="Etc/UTC""#), "no aliases");
+
+    // A zone saved under an older alias still shows as chosen, by place and offset.
+    let response = browser
+        .submit("/settings", "/settings/profile", &[("display_name", "Tee Zed"), ("time_zone", "US/Pacific")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let html = browser.page("/settings?saved=profile").await;
+    assert!(
+        html.contains(r#"<optgroup label="Your zone now"><option value="US/Pacific" selected>Pacific (UTC"#),
+        "{html}"
+    );
 
     // An unknown zone: a friendly 422 on the same page, keeping what was typed.
     let response = browser
@@ -248,7 +261,7 @@ async fn the_settings_form_changes_name_and_time_zone() {
     let token = sign_in(&server, "tz@example.org", PASSWORD).await;
     let me = json_with_status(get_me(&server, &token).await, StatusCode::OK).await;
     assert_eq!(me["display_name"], "Tee Zed", "the refused change was not saved");
-    assert_eq!(me["time_zone"], "Europe/Paris");
+    assert_eq!(me["time_zone"], "US/Pacific", "the API keeps the name as saved");
     server.stop().await;
 }
 

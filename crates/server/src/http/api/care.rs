@@ -199,7 +199,7 @@ pub async fn matches(
                 reasons: m.reasons,
             })
             .collect(),
-        hints: outcome.hints.iter().map(|h| h.advice().to_owned()).collect(),
+        hints: outcome.hints.iter().map(|h| h.advice()).collect(),
     }))
 }
 

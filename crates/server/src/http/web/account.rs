@@ -1,5 +1,6 @@
 //! Signing up, in and out in the browser.
 
+use super::form::ZonePicker;
 use super::{render, with_cookie, Chrome};
 use crate::http::auth::{ClientContext, MaybeWebUser, WebUser};
 use crate::http::csrf::{anonymous_token, CsrfForm};
@@ -19,7 +20,9 @@ struct SignUpPage {
     chrome: Chrome,
     email: String,
     display_name: String,
-    time_zone: String,
+    zones: ZonePicker,
+    /// On a first visit the browser's own zone is chosen by app.js; after a refused form, what was posted stays.
+    detect_zone: bool,
     errors: FieldErrors,
     /// A local page to go to afterwards (e.g. a partner's invitation), or "".
     next: String,
@@ -107,7 +110,8 @@ pub async fn sign_up_page(
         chrome: Chrome::anonymous("Create your account", csrf),
         email: String::new(),
         display_name: String::new(),
-        time_zone: String::new(),
+        zones: ZonePicker::new("UTC"),
+        detect_zone: true,
         errors: FieldErrors::new(),
         next,
     };
@@ -168,7 +172,8 @@ pub async fn sign_up(
         chrome: Chrome::anonymous("Create your account", csrf),
         email: form.email,
         display_name: form.display_name,
-        time_zone: form.time_zone,
+        zones: ZonePicker::new(if form.time_zone.trim().is_empty() { "UTC" } else { &form.time_zone }),
+        detect_zone: false,
         errors,
         next: local_path(Some(&form.next)).unwrap_or_default().to_owned(),
     };

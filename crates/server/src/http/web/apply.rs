@@ -2,7 +2,7 @@
 
 use super::form::{
     choices, dom_id, filled_windows, numbered, replace_message, window_errors, window_rows, Choice, ErrorLink,
-    FormErrors, FormFields, NumberedWindow, RowMap, WindowRow, WEEKDAYS,
+    FormErrors, FormFields, NumberedWindow, RowMap, WindowRow, ZonePicker, WEEKDAYS,
 };
 use super::{app_error_page, render, Chrome};
 use crate::http::auth::{ClientContext, WebUser};
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use rapport_app::{AppError, LicenseInput, TherapistApplication};
 use rapport_domain::availability::weekday_id;
 use rapport_domain::taxonomy::{Approach, LicenseType, Modality, Specialty};
-use rapport_domain::{FieldErrors, TimeZone};
+use rapport_domain::FieldErrors;
 use rapport_store::{ApplicationStatus, TherapistProfile};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -341,7 +341,7 @@ struct ApplyPage {
     specialties: Vec<Choice>,
     approaches: Vec<Choice>,
     modalities: Vec<Choice>,
-    zones: Vec<&'static str>,
+    zones: ZonePicker,
     weekdays: &'static [(&'static str, &'static str)],
     windows: Vec<NumberedWindow>,
 }
@@ -362,7 +362,7 @@ impl ApplyPage {
             specialties,
             approaches,
             modalities,
-            zones: TimeZone::all_names().collect(),
+            zones: ZonePicker::new(&form.time_zone),
             weekdays: WEEKDAYS,
             windows,
             form,

@@ -182,6 +182,17 @@ pub fn replace_message(errors: FieldErrors, key: &str, message: &str) -> FieldEr
     out
 }
 
+/// Every message except those for `key`.
+pub fn without(errors: FieldErrors, key: &str) -> FieldErrors {
+    let mut out = FieldErrors::new();
+    for (k, messages) in errors.iter().filter(|(k, _)| *k != key) {
+        for m in messages {
+            out.add(k, m.clone());
+        }
+    }
+    out
+}
+
 /// Folds `field[i]` messages into `field` (one text box holds the whole list).
 pub fn fold_list(errors: FieldErrors, field: &str) -> FieldErrors {
     let prefix = format!("{field}[");
@@ -193,6 +204,32 @@ pub fn fold_list(errors: FieldErrors, field: &str) -> FieldErrors {
         }
     }
     out
+}
+
+/// The choices of a time-zone `<select>`: canonical zones grouped by
+/// region with today's offset, and the chosen one ticked (kept as an
+/// extra choice when it is an older alias the list leaves out).
+pub struct ZonePicker {
+    pub groups: Vec<rapport_domain::time_zones::ZoneGroup>,
+    pub selected: String,
+    /// The chosen zone when the list does not offer it: (name, label).
+    pub unlisted: Option<(String, String)>,
+}
+
+impl ZonePicker {
+    pub fn new(selected: &str) -> Self {
+        use rapport_domain::time_zones::{is_offered, zone_choices, zone_label};
+        let now = chrono::Utc::now();
+        let unlisted = match rapport_domain::TimeZone::parse(selected) {
+            Ok(zone) if !is_offered(zone.name()) => Some((zone.name().to_owned(), zone_label(zone, now))),
+            _ => None,
+        };
+        Self { groups: zone_choices(now), selected: selected.trim().to_owned(), unlisted }
+    }
+
+    pub fn is_selected(&self, name: &str) -> bool {
+        self.selected == name
+    }
 }
 
 /// One checkbox (or option) of a group.

@@ -1,5 +1,6 @@
 //! Suggested therapists, with the reasons, and choosing (or switching to) one.
 
+use super::form::sentence_case;
 use super::{app_error_page, not_found_page, render, Chrome};
 use crate::http::auth::{ClientContext, WebUser};
 use crate::http::csrf::CsrfForm;
@@ -8,37 +9,94 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use rapport_app::{AppError, RequestContext};
+use rapport_app::{AppError, RequestContext, TherapistCard};
+use rapport_domain::matching::{Fit, Match};
 use rapport_domain::{AccountId, Role};
 use serde::Deserialize;
 use std::borrow::Cow;
 
-/// One suggested therapist.
+/// One suggested therapist, as their card shows them.
 pub struct MatchCard {
     pub id: String,
     pub name: String,
-    pub score: u32,
-    pub reasons: Vec<String>,
+    /// Up to two letters for the circle shown when there is no photo.
+    pub initials: String,
+    pub pronouns: Option<String>,
     pub has_photo: bool,
+    /// "Licensed Marriage and Family Therapist (LMFT) in California".
+    pub licenses: Vec<String>,
+    pub approaches: Vec<String>,
+    pub languages: Vec<String>,
+    /// The start of their bio, cut at a word.
+    pub bio: String,
+    pub fit: Fit,
+    pub reasons: Vec<String>,
+}
+
+/// How much of a bio a card shows.
+const BIO_EXCERPT_CHARS: usize = 240;
+
+/// "Dr. Lena Park, PhD" → "LP": the first letters of the first and last
+/// words of the name, leaving out titles and letters after a comma.
+fn initials(name: &str) -> String {
+    let before_comma = name.split(',').next().unwrap_or(name);
+    let words: Vec<&str> = before_comma
+        .split_whitespace()
+        .filter(|w| {
+            !matches!(w.trim_end_matches('.').to_lowercase().as_str(), "dr" | "mr" | "mrs" | "ms" | "mx" | "prof")
+        })
+        .collect();
+    let first = words.first().and_then(|w| w.chars().find(|c| c.is_alphabetic()));
+    let last = words.iter().skip(1).last().and_then(|w| w.chars().find(|c| c.is_alphabetic()));
+    first.into_iter().chain(last).flat_map(char::to_uppercase).collect()
+}
+
+/// The first `max` characters of a bio, cut at a word, with "…" when cut.
+fn excerpt(text: &str, max: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max {
+        return text;
+    }
+    let cut: String = text.chars().take(max).collect();
+    let at_word = cut.rfind(' ').map_or(cut.as_str(), |i| &cut[..i]);
+    format!("{}…", at_word.trim_end_matches([',', ';', ':', '.', ' ']))
 }
 
 impl MatchCard {
-    /// The score in words first: a number alone can read like a grade.
-    pub fn fit(&self) -> &'static str {
-        match self.score {
-            70.. => "Strong fit",
-            50..=69 => "Good fit",
-            _ => "Possible fit",
+    fn new(m: Match, card: Option<&TherapistCard>) -> Self {
+        let licenses = card
+            .map(|c| {
+                c.licenses
+                    .iter()
+                    .map(|(kind, place)| format!("{} ({}) in {}", kind.words(), kind.label(), place.full_name()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            id: m.therapist_id.to_string(),
+            initials: initials(&m.professional_name),
+            name: m.professional_name,
+            pronouns: card.and_then(|c| c.pronouns.clone()),
+            has_photo: m.has_photo,
+            licenses,
+            approaches: card
+                .map(|c| c.approaches.iter().map(|a| sentence_case(a.label().trim_start_matches("the "))).collect())
+                .unwrap_or_default(),
+            languages: card.map(|c| c.languages.iter().map(|l| l.name().to_owned()).collect()).unwrap_or_default(),
+            bio: card.map(|c| excerpt(&c.bio, BIO_EXCERPT_CHARS)).unwrap_or_default(),
+            fit: Fit::of(m.score),
+            reasons: m.reasons,
         }
     }
 
+    /// The fit in words: a number alone can read like a grade.
+    pub fn fit(&self) -> &'static str {
+        self.fit.words()
+    }
+
     /// The CSS modifier for the fit.
-    pub fn fit_class(&self) -> &'static str {
-        match self.score {
-            70.. => "fit-strong",
-            50..=69 => "fit-good",
-            _ => "fit-possible",
-        }
+    pub fn fit_class(&self) -> String {
+        format!("fit-{}", self.fit.id())
     }
 }
 
@@ -50,7 +108,7 @@ struct MatchesPage {
     current: Option<String>,
     intake_done: bool,
     matches: Vec<MatchCard>,
-    hints: Vec<&'static str>,
+    hints: Vec<String>,
     error: Option<Cow<'static, str>>,
     /// Where to see different suggestions.
     others_link: Option<String>,
@@ -73,20 +131,19 @@ async fn matches_page(
     let outcome = state.app.my_other_matches(&user.auth, ctx, already_shown).await?;
     let (intake_done, matches, hints) = match outcome {
         None => (false, Vec::new(), Vec::new()),
-        Some(o) => (
-            true,
-            o.matches
+        Some(o) => {
+            let ids: Vec<AccountId> = o.matches.iter().map(|m| m.therapist_id).collect();
+            let cards = state.app.therapist_cards(&user.auth, &ids).await?;
+            let matches = o
+                .matches
                 .into_iter()
-                .map(|m| MatchCard {
-                    id: m.therapist_id.to_string(),
-                    name: m.professional_name,
-                    score: m.score,
-                    reasons: m.reasons,
-                    has_photo: m.has_photo,
+                .map(|m| {
+                    let card = cards.iter().find(|c| c.id == m.therapist_id);
+                    MatchCard::new(m, card)
                 })
-                .collect(),
-            o.hints.iter().map(|h| h.advice()).collect(),
-        ),
+                .collect();
+            (true, matches, o.hints.iter().map(|h| h.advice()).collect())
+        }
     };
     // "Show me others" leaves out everyone shown so far, this page included.
     let shown: Vec<String> =
@@ -160,5 +217,25 @@ pub async fn choose(
             render(StatusCode::CONFLICT, &page)
         }
         Err(e) => app_error_page(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_leave_out_titles_and_letters_after_the_name() {
+        assert_eq!(initials("Dr. Lena Park, PhD"), "LP");
+        assert_eq!(initials("Amara Okafor, LMFT"), "AO");
+        assert_eq!(initials("Sam"), "S");
+        assert_eq!(initials("maría josé garcía lópez"), "ML");
+        assert_eq!(initials(""), "");
+    }
+
+    #[test]
+    fn excerpts_end_at_a_word() {
+        assert_eq!(excerpt("Short  and\nsweet.", 240), "Short and sweet.");
+        assert_eq!(excerpt("I work with couples, families and individuals.", 25), "I work with couples…");
     }
 }

@@ -1,5 +1,6 @@
 //! Account settings: profile, password, sessions, and who accessed my data.
 
+use super::form::ZonePicker;
 use super::{app_error_page, render, Chrome};
 use crate::http::auth::{ClientContext, WebUser};
 use crate::http::csrf::CsrfForm;
@@ -9,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use rapport_app::{AppError, ProfileChange};
-use rapport_domain::{AuditEventId, FieldErrors, Role, SessionId, TimeZone};
+use rapport_domain::{AuditEventId, FieldErrors, Role, SessionId};
 use rapport_store::EmailMode;
 use serde::Deserialize;
 
@@ -36,7 +37,7 @@ struct SettingsPage {
     email: String,
     display_name: String,
     time_zone: String,
-    zones: Vec<&'static str>,
+    zones: ZonePicker,
     profile_errors: FieldErrors,
     password_errors: FieldErrors,
     /// How the person hears about new messages: `immediately`, `digest` or `off`.
@@ -64,7 +65,7 @@ impl SettingsPage {
             email: user.account.email.to_string(),
             display_name: user.account.display_name.to_string(),
             time_zone: user.account.time_zone.name().to_owned(),
-            zones: TimeZone::all_names().collect(),
+            zones: ZonePicker::new(user.account.time_zone.name()),
             profile_errors: FieldErrors::new(),
             password_errors: FieldErrors::new(),
             email_mode: prefs.email_mode.as_str().to_owned(),
@@ -158,6 +159,7 @@ pub async fn update_profile(
                 Err(e) => return app_error_page(e),
             };
             page.display_name = form.display_name;
+            page.zones = ZonePicker::new(&form.time_zone);
             page.time_zone = form.time_zone;
             page.profile_errors = errors;
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
