@@ -2,7 +2,7 @@
 
 use crate::sessions::Authenticated;
 use crate::{passwords, App, AppError, RequestContext};
-use rapport_domain::{AccountId, Action, AuditAction, DisplayName, Email, FieldErrors, NewPassword, Role, TimeZone};
+use rapport_domain::{AccountId, AuditAction, DisplayName, Email, FieldErrors, NewPassword, Role, TimeZone};
 use rapport_store::{Account, StoreError};
 
 /// What a person fills in to sign up.

@@ -4,7 +4,7 @@ use crate::sessions::Authenticated;
 use crate::{App, AppError, RequestContext};
 use chrono::{DateTime, Timelike, Utc};
 use rapport_domain::room::RoomKind;
-use rapport_domain::{AccountId, Action, AuditAction, AuditEventId, Role, RoomId};
+use rapport_domain::{AccountId, AuditAction, AuditEventId, Role, RoomId};
 use rapport_store::{AuditEvent, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;

@@ -5,7 +5,7 @@
 use crate::sessions::Authenticated;
 use crate::{App, AppError};
 use chrono::Duration;
-use rapport_domain::{AccountId, Action};
+use rapport_domain::AccountId;
 use rapport_store::{Notice, StoreError};
 use uuid::Uuid;
 

@@ -8,7 +8,7 @@ use crate::mail::OutgoingMail;
 use crate::sessions::Authenticated;
 use crate::{App, AppError};
 use chrono::{DateTime, Duration, Utc};
-use rapport_domain::{AccountId, Action, MessageId, RoomId};
+use rapport_domain::{AccountId, MessageId, RoomId};
 use rapport_store::{EmailMode, Job, NotificationPrefs};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;

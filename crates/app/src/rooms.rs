@@ -8,7 +8,7 @@ use crate::{App, AppError, RequestContext};
 use chrono::{DateTime, Utc};
 use rapport_domain::couple::ConfidentialityPolicy;
 use rapport_domain::room::{reply_due_by, safe_file_name, sniff_attachment, AttachmentKind, MessageBody, RoomKind};
-use rapport_domain::{AccountId, Action, AuditAction, AuditEventId, CoupleId, FieldErrors, MessageId, Role, RoomId};
+use rapport_domain::{AccountId, AuditAction, AuditEventId, CoupleId, FieldErrors, MessageId, Role, RoomId};
 use rapport_store::{
     AttachmentMeta, AuditEvent, NewMessage, NewRoomEvent, Room, RoomWrite, Sealed, StoreError, StoredMessage,
 };

@@ -253,7 +253,8 @@ impl App {
     /// session (for clients that cannot send a header when opening a WebSocket).
     /// It is the session token sealed under the master key with an expiry, so any
     /// instance can redeem it and revoking the session revokes the ticket too.
-    pub fn issue_events_ticket(&self, who: &Authenticated, token: &str) -> Result<String, AppError> {
+    /// `_signed_in` is the proof that `token` is a live session of the caller's.
+    pub fn issue_events_ticket(&self, _signed_in: &Authenticated, token: &str) -> Result<String, AppError> {
         let expires = (self.now() + EVENTS_TICKET_LIFETIME).timestamp();
         let sealed = self.vault()?.seal_transient(format!("{expires}:{token}").as_bytes(), "events-ticket")?;
         use base64::Engine as _;
