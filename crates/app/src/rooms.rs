@@ -487,14 +487,22 @@ impl App {
                 .summary(who, room, title, unread.get(&room.id).copied().unwrap_or(0), waiting.get(&room.id).copied())
                 .await?;
             if let Some(m) = latest.remove(&room.id) {
-                let view = self.open_message(&m, self.sender_name(m.sender_id).await?).await?;
-                summary.last_message = Some(LastMessage {
-                    id: view.id,
-                    preview: preview_of(&view),
-                    at: view.created_at,
-                    sender_id: view.sender_id,
-                    sender_name: view.sender_name,
-                });
+                // A preview that cannot be opened (a key this instance lacks) leaves the list usable.
+                match self.open_message(&m, self.sender_name(m.sender_id).await?).await {
+                    Ok(view) => {
+                        summary.last_message = Some(LastMessage {
+                            id: view.id,
+                            preview: preview_of(&view),
+                            at: view.created_at,
+                            sender_id: view.sender_id,
+                            sender_name: view.sender_name,
+                        })
+                    }
+                    Err(AppError::Internal(cause)) => {
+                        tracing::error!(%cause, "a room's last message could not be opened")
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             out.push(summary);
         }

@@ -21,7 +21,7 @@ function startRoom(root) {
   const compose = document.getElementById("compose");
   const composeCard = document.getElementById("compose-card");
   const csrf = compose ? compose.querySelector("input[name=csrf]").value : "";
-  const when = timeFormatter(root.dataset.timeZone);
+  const when = timeFormatter(root.dataset.timeZone, root.dataset.zoneNames);
   const jump = document.getElementById("jump-newest");
   const jumpCount = document.getElementById("jump-newest-count");
 
@@ -685,25 +685,57 @@ function setupFilePicker() {
   });
 }
 
-function timeFormatter(zone) {
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+// "UTC+05:30", "UTC−08:00" (a real minus sign), as the server writes an offset without a name.
+function utcOffset(minutes) {
+  const sign = minutes < 0 ? "\u2212" : "+";
+  const abs = Math.abs(minutes);
+  return `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+}
+
+// "GMT-08:00" → -480; "GMT" → 0.
+function offsetMinutes(text) {
+  const m = /GMT([+-\u2212])(\d{2}):?(\d{2})?/.exec(text || "");
+  if (!m) return 0;
+  const minutes = Number(m[2]) * 60 + Number(m[3] || 0);
+  return m[1] === "+" ? minutes : -minutes;
+}
+
+// Formats times exactly as the server does ("5 Dec 2026, 18:35 PST"): the zone's own
+// names come from the page (`data-zone-names`, e.g. "-480:PST,-420:PDT"), by offset.
+function timeFormatter(zone, zoneNames) {
+  const names = new Map();
+  for (const pair of (zoneNames || "").split(",")) {
+    const at = pair.lastIndexOf(":");
+    if (at > 0) names.set(Number(pair.slice(0, at)), pair.slice(at + 1));
+  }
   let format;
   try {
     format = new Intl.DateTimeFormat("en-GB", {
       timeZone: zone || "UTC",
       day: "numeric",
-      month: "short",
+      month: "numeric",
       year: "numeric",
       hour: "2-digit",
       minute: "2-digit",
       hourCycle: "h23",
-      timeZoneName: "short",
+      timeZoneName: "longOffset",
     });
   } catch (_) {
-    format = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short" });
+    format = new Intl.DateTimeFormat("en-GB", {
+      timeZone: "UTC", day: "numeric", month: "numeric", year: "numeric",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
+    });
   }
   return (iso) => {
     const date = new Date(iso);
-    return Number.isNaN(date.getTime()) ? iso : format.format(date);
+    if (Number.isNaN(date.getTime())) return iso;
+    const p = {};
+    for (const part of format.formatToParts(date)) p[part.type] = part.value;
+    const offset = offsetMinutes(p.timeZoneName);
+    const name = names.get(offset) || utcOffset(offset);
+    return `${Number(p.day)} ${MONTHS[Number(p.month) - 1]} ${p.year}, ${p.hour}:${p.minute} ${name}`;
   };
 }
 

@@ -305,6 +305,15 @@ async fn a_couple_links_up_and_talks_live_with_their_therapist() {
     assert_eq!(alex.find("#body").await.prop("value").await.unwrap().as_deref(), Some(""), "the box is cleared");
     let sender = iris.text("#messages li.message:last-child .sender").await;
     assert_eq!(sender, "Alex Rivera");
+    // The live message's time reads as the server writes times: "5 Dec 2026, 18:35 PST", after reloading too.
+    let live_time = iris.text("#messages li.message:last-child time").await;
+    iris.open(&iris.path().await).await;
+    wait_for_message(&iris, words).await;
+    let rendered = iris.text("#messages li.message:last-child time").await;
+    assert_eq!(live_time, rendered, "live and rendered times read alike");
+    assert!(!live_time.contains("GMT"), "{live_time}");
+    live(&iris).await;
+    mark_page(&iris).await;
 
     // Alex records a voice message with the fake microphone and sends it.
     alex.press("Record a voice message").await;

@@ -312,20 +312,20 @@ fn rows(w: &World) -> Vec<Row> {
             Body::Json(json!({"policy": "limited_secrets"})),
             [401, 200, 200, 404, 403, 403, 403],
         ),
-        // The couple's care proposal (already agreed): the proposer never answers it, and nothing is pending.
+        // The couple's care proposal, already agreed: nothing is pending for either partner.
         row(
             "POST",
             "/api/v1/couple/care-proposal/accept",
             "/api/v1/couple/care-proposal/accept".into(),
             Body::None,
-            [401, 403, 409, 404, 403, 403, 403],
+            [401, 409, 409, 404, 403, 403, 403],
         ),
         row(
             "POST",
             "/api/v1/couple/care-proposal/decline",
             "/api/v1/couple/care-proposal/decline".into(),
             Body::None,
-            [401, 403, 409, 404, 403, 403, 403],
+            [401, 409, 409, 404, 403, 403, 403],
         ),
         // Rooms: their members only; the couple room has both partners and their therapist.
         row("GET", "/api/v1/rooms", "/api/v1/rooms".into(), Body::None, [401, 200, 200, 200, 200, 200, 200]),

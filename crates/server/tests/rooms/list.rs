@@ -15,6 +15,7 @@ async fn another_couple(server: &TestServer, therapist: &Person, a: &str, b: &st
     link(server, &a, &b, "limited_secrets", true).await;
     json_with_status(submit_intake(server, &a, &couple_intake()).await, StatusCode::CREATED).await;
     json_with_status(choose(server, &a, &therapist.id).await, StatusCode::CREATED).await;
+    json_with_status(answer_care(server, &b, "accept").await, StatusCode::OK).await;
     (a, b)
 }
 

@@ -2,7 +2,7 @@
 //! confidentiality agreement both partners consent to, and unlinking.
 
 use super::{app_error_page, error_page_for, not_found_page_for, render, Chrome};
-use crate::http::auth::{ClientContext, MaybeWebUser, WebUser};
+use crate::http::auth::{ClientContext, ClientUser, MaybeWebUser, WebUser};
 use crate::http::csrf::CsrfForm;
 use crate::http::AppState;
 use askama::Template;
@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use rapport_app::{AppError, InvitationPreview, InvitationState};
 use rapport_domain::couple::ConfidentialityPolicy;
-use rapport_domain::{InvitationId, Role, TimeZone};
+use rapport_domain::{InvitationId, TimeZone};
 use rapport_store::CareProposalState;
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -242,19 +242,12 @@ impl CouplePage {
     }
 }
 
-fn clients_only(user: &WebUser) -> Option<Response> {
-    (user.account.role != Role::Client).then(|| not_found_page_for(Some(user)))
-}
-
 /// `GET /couple`.
 pub async fn page(
     State(state): State<AppState>,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     done: Result<axum::extract::Query<Done>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Some(no) = clients_only(&user) {
-        return no;
-    }
     let done = done.map(|q| q.0).unwrap_or_default();
     match CouplePage::load(&state, &user, &done).await {
         Ok(page) => render(StatusCode::OK, &page),
@@ -282,12 +275,9 @@ pub struct InviteForm {
 pub async fn invite(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Response {
-    if let Some(no) = clients_only(&user) {
-        return no;
-    }
     let (status, error): (StatusCode, Cow<'static, str>) = match policy_field(&form.policy) {
         Err(()) => (StatusCode::UNPROCESSABLE_ENTITY, "Please choose one of the agreements, or decide later.".into()),
         Ok(policy) => match state.app.invite_partner(&user.auth, &form.email, policy, &ctx).await {
@@ -335,13 +325,10 @@ async fn with_list_error(state: &AppState, user: &WebUser, status: StatusCode, e
 /// `POST /couple/sent-invitations/{id}/withdraw`.
 pub async fn withdraw(
     State(state): State<AppState>,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
-    if let Some(no) = clients_only(&user) {
-        return no;
-    }
     let Ok(id) = id.parse::<InvitationId>() else { return not_found_page_for(Some(&user)) };
     match state.app.revoke_invitation(&user.auth, id).await {
         Ok(()) => Redirect::to("/couple?done=withdrawn").into_response(),
@@ -362,13 +349,10 @@ pub async fn withdraw(
 pub async fn resend(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
-    if let Some(no) = clients_only(&user) {
-        return no;
-    }
     let Ok(id) = id.parse::<InvitationId>() else { return not_found_page_for(Some(&user)) };
     match state.app.resend_invitation(&user.auth, id, &ctx).await {
         Ok(_) => Redirect::to("/couple?done=resent").into_response(),
@@ -389,12 +373,9 @@ pub struct PolicyForm {
 pub async fn consent(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     CsrfForm(form): CsrfForm<PolicyForm>,
 ) -> Response {
-    if let Some(no) = clients_only(&user) {
-        return no;
-    }
     let error = match policy_field(&form.policy) {
         Ok(Some(policy)) => match state.app.consent_to_policy(&user.auth, policy, &ctx).await {
             Ok(_) => return Redirect::to("/couple?done=consented").into_response(),
@@ -419,9 +400,6 @@ async fn answer_proposal(
     user: &WebUser,
     accept: bool,
 ) -> Response {
-    if let Some(no) = clients_only(user) {
-        return no;
-    }
     let answered = if accept {
         state.app.accept_care_proposal(&user.auth, ctx).await
     } else {
@@ -453,7 +431,7 @@ async fn answer_proposal(
 pub async fn accept_proposal(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
     answer_proposal(&state, &ctx, &user, true).await
@@ -463,7 +441,7 @@ pub async fn accept_proposal(
 pub async fn decline_proposal(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
     answer_proposal(&state, &ctx, &user, false).await
@@ -477,10 +455,7 @@ struct UnlinkPage {
 }
 
 /// `GET /couple/unlink`: what unlinking does, and the button to do it.
-pub async fn unlink_page(State(state): State<AppState>, user: WebUser) -> Response {
-    if let Some(no) = clients_only(&user) {
-        return no;
-    }
+pub async fn unlink_page(State(state): State<AppState>, ClientUser(user): ClientUser) -> Response {
     match state.app.my_couple(&user.auth).await {
         Ok(Some(c)) => {
             let chrome = Chrome::signed_in(&format!("Unlink from {}?", c.partner_name), &user);
@@ -495,12 +470,9 @@ pub async fn unlink_page(State(state): State<AppState>, user: WebUser) -> Respon
 pub async fn unlink(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
-    if let Some(no) = clients_only(&user) {
-        return no;
-    }
     match state.app.unlink_partner(&user.auth, &ctx).await {
         Ok(()) => Redirect::to("/couple?done=unlinked").into_response(),
         Err(AppError::NotFound) => Redirect::to("/couple").into_response(),

@@ -2,7 +2,7 @@
 
 use super::form::sentence_case;
 use super::{app_error_page, not_found_page, render, Chrome};
-use crate::http::auth::{ClientContext, WebUser};
+use crate::http::auth::{ClientContext, ClientUser, WebUser};
 use crate::http::csrf::CsrfForm;
 use crate::http::AppState;
 use askama::Template;
@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use rapport_app::{AppError, RequestContext, TherapistCard};
 use rapport_domain::matching::{Fit, Match};
-use rapport_domain::{AccountId, Role};
+use rapport_domain::AccountId;
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -114,6 +114,8 @@ struct MatchesPage {
     others_link: Option<String>,
     /// True when these are suggestions after "show me others".
     showing_others: bool,
+    /// For couples work: the partner a choice is proposed to.
+    partner: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -128,6 +130,12 @@ async fn matches_page(
     already_shown: &[AccountId],
 ) -> Result<MatchesPage, AppError> {
     let current = state.app.my_therapist(&user.auth).await?.map(|(_, name)| name);
+    let couple_work = state
+        .app
+        .my_intake_answers(&user.auth)
+        .await?
+        .is_some_and(|a| a.kind == rapport_domain::matching::SeekerKind::Couple);
+    let partner = if couple_work { state.app.my_partner_name(&user.auth).await? } else { None };
     let outcome = state.app.my_other_matches(&user.auth, ctx, already_shown).await?;
     let (intake_done, matches, hints) = match outcome {
         None => (false, Vec::new(), Vec::new()),
@@ -157,18 +165,16 @@ async fn matches_page(
         matches,
         hints,
         error: None,
+        partner,
     })
 }
 
 pub async fn page(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     others: Result<axum::extract::Query<Others>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if user.account.role != Role::Client {
-        return not_found_page();
-    }
     let exclude = others.ok().and_then(|q| q.0.exclude).unwrap_or_default();
     // Unreadable ids are simply ignored: the worst case is seeing someone again.
     let shown: Vec<AccountId> = exclude.split(',').take(30).filter_map(|id| id.trim().parse().ok()).collect();
@@ -189,13 +195,10 @@ pub struct ChooseForm {
 pub async fn choose(
     State(state): State<AppState>,
     ClientContext(ctx): ClientContext,
-    user: WebUser,
+    ClientUser(user): ClientUser,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<ChooseForm>,
 ) -> Response {
-    if user.account.role != Role::Client {
-        return not_found_page();
-    }
     let Ok(therapist) = id.parse::<AccountId>() else { return not_found_page() };
     let sees_history = form.sees_history.is_some();
     let error: Cow<'static, str> =

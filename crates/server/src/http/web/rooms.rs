@@ -211,6 +211,8 @@ struct RoomPage {
     members: String,
     me: String,
     time_zone: String,
+    /// The zone's names by UTC offset ("-480:PST,-420:PDT"), so live times read as rendered ones.
+    zone_names: String,
     messages: Vec<MessageRow>,
     first_unread: Option<String>,
     /// `?before=` for the page of earlier messages, when there are any.
@@ -298,6 +300,11 @@ async fn room_page(
         members: view.summary.members.iter().map(|m| m.display_name.as_str()).collect::<Vec<_>>().join("; "),
         me: me.to_string(),
         time_zone: tz.name().to_owned(),
+        zone_names: rapport_domain::time_zones::names_by_offset(tz, state.app.current_time())
+            .into_iter()
+            .map(|(offset, name)| format!("{offset}:{name}"))
+            .collect::<Vec<_>>()
+            .join(","),
         first_unread: first_unread.map(|id| id.to_string()),
         earlier: view.has_older.then(|| messages.first().map(|m| m.id.clone())).flatten(),
         latest: before.is_none() && !newer,
