@@ -128,6 +128,7 @@ impl App {
         let now = self.now();
         self.store.update_password_hash(me, &hash, now).await?;
         let ended = self.store.revoke_other_sessions(me, Some(who.session_id()), now).await?;
+        self.announce_session_endings().await;
         tracing::info!(ended, "password changed; other sessions ended");
         self.audit(Some(me), AuditAction::PasswordChanged, Some(me), "account", None, ctx).await
     }

@@ -21,6 +21,7 @@ mod proposals;
 mod realtime;
 mod room_access;
 mod rooms;
+mod session_endings;
 mod sessions;
 mod therapist_cards;
 mod therapists;

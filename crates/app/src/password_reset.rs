@@ -97,6 +97,7 @@ impl App {
             Err(StoreError::NotFound) => return Err(AppError::Gone(RESET_LINK_GONE)),
             Err(e) => return Err(e.into()),
         };
+        self.announce_session_endings().await;
         self.audit(Some(account_id), AuditAction::PasswordReset, Some(account_id), "account", None, ctx).await?;
         let account = self.store.account_by_id(account_id).await?;
         let mail = OutgoingMail {

@@ -490,6 +490,7 @@ impl App {
             None
         };
         tokio::spawn(run_writer(self.clone(), rx, syncer));
+        self.watch_session_endings();
         if let Some(mut feed) = self.store.listen_events().await? {
             let app = self.clone();
             tokio::spawn(async move {
@@ -657,6 +658,7 @@ impl App {
 pub(crate) struct Realtime {
     pub(crate) writer: std::sync::OnceLock<RoomWriter>,
     pub(crate) hub: Arc<Hub>,
+    pub(crate) endings: crate::session_endings::SessionEndings,
 }
 
 #[cfg(test)]

@@ -201,6 +201,7 @@ impl App {
             Ok(()) | Err(StoreError::NotFound) => {}
             Err(e) => return Err(e.into()),
         }
+        self.announce_session_endings().await;
         self.audit(Some(me), AuditAction::SignedOut, Some(me), "session", Some(who.session_id.to_string()), ctx).await
     }
 
@@ -222,6 +223,7 @@ impl App {
     ) -> Result<(), AppError> {
         let me = who.account_id();
         self.store.revoke_session(me, session, self.now()).await?;
+        self.announce_session_endings().await;
         self.audit(Some(me), AuditAction::SessionRevoked, Some(me), "session", Some(session.to_string()), ctx).await
     }
 
@@ -230,6 +232,7 @@ impl App {
     pub async fn sign_out_other_sessions(&self, who: &Authenticated, ctx: &RequestContext) -> Result<u64, AppError> {
         let me = who.account_id();
         let ended = self.store.revoke_other_sessions(me, Some(who.session_id()), self.now()).await?;
+        self.announce_session_endings().await;
         self.audit(Some(me), AuditAction::OtherSessionsSignedOut, Some(me), "session", None, ctx).await?;
         Ok(ended)
     }

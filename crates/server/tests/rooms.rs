@@ -34,6 +34,9 @@ mod access_ends;
 #[path = "rooms/authz_matrix.rs"]
 mod authz_matrix;
 
+#[path = "rooms/session_end.rs"]
+mod session_end;
+
 #[path = "rooms/messages.rs"]
 mod messages;
 

@@ -256,6 +256,17 @@ macro_rules! impl_store_traits {
                 Ok(done.rows_affected())
             }
 
+            async fn sessions_ended_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SessionId>> {
+                let ids: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at > $1 ORDER BY revoked_at",
+                )
+                .bind(micros(since))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(ids.into_iter().map(SessionId::from_uuid).collect())
+            }
+
             async fn open_sessions(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<Vec<Session>> {
                 let sql = format!(
                     "SELECT {SESSION_COLUMNS} FROM sessions WHERE account_id = $1 AND revoked_at IS NULL \

@@ -320,6 +320,12 @@ async fn revoking_other_sessions(store: &dyn Store) {
     // Someone else's sessions are untouched.
     assert_eq!(ids(&store.open_sessions(drew.id, now).await.unwrap()), vec![drews.id]);
 
+    // Every instance can see which sessions ended, and since when.
+    let ended = store.sessions_ended_since(now - Duration::seconds(1)).await.unwrap();
+    assert_eq!(ended.len(), 3, "the one ended earlier and the two just now: {ended:?}");
+    assert!(!ended.contains(&kept.id) && !ended.contains(&drews.id));
+    assert!(store.sessions_ended_since(now).await.unwrap().is_empty(), "nothing ended after `now`");
+
     // Keeping nothing ends everything; a second time there is nothing left.
     assert_eq!(store.revoke_other_sessions(casey.id, None, now).await.unwrap(), 1);
     assert!(store.open_sessions(casey.id, now).await.unwrap().is_empty());

@@ -163,6 +163,9 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<u64>;
     /// Sessions not revoked and not past their absolute expiry, newest first.
     async fn open_sessions(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<Vec<Session>>;
+    /// Sessions of any account revoked after `since`, so every instance can close
+    /// the realtime connections they opened.
+    async fn sessions_ended_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SessionId>>;
 }
 
 /// The append-only audit log. There is deliberately no update or delete.

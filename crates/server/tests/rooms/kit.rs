@@ -464,6 +464,25 @@ impl Socket {
         }
     }
 
+    /// Waits (up to [`PATIENCE`]) for the server to close the socket and returns the
+    /// close code and reason, with every event frame that came before the close.
+    pub async fn closed(&mut self) -> (u16, String, Vec<Value>) {
+        let mut before: Vec<Value> = self.pending.drain(..).collect();
+        loop {
+            let frame =
+                tokio::time::timeout(PATIENCE, self.ws.next()).await.expect("the socket was not closed in time");
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    before.push(serde_json::from_str(text.as_str()).expect("a JSON frame"))
+                }
+                Some(Ok(Message::Close(Some(close)))) => return (close.code.into(), close.reason.to_string(), before),
+                Some(Ok(Message::Close(None))) | None => return (1005, String::new(), before),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("the socket failed instead of closing: {e}"),
+            }
+        }
+    }
+
     /// The next frame of `kind`, skipping frames of other kinds.
     pub async fn next_of(&mut self, kind: &str) -> Value {
         loop {

@@ -105,3 +105,18 @@ async fn a_message_posted_on_one_instance_reaches_sockets_on_the_other() {
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test]
+async fn signing_out_on_one_instance_closes_the_session_s_socket_on_the_other() {
+    let Some((a, b)) = two_instances().await else { return };
+    let Individual { client, .. } = individual(&a).await;
+    let mut on_b = Socket::with_bearer(&b.base, &client.token, None).await;
+    let started = std::time::Instant::now();
+    let response = send_empty(&a, reqwest::Method::DELETE, "/api/v1/auth/token", &client.token).await;
+    assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+    let (code, reason, _) = on_b.closed().await;
+    assert_eq!((code, reason.as_str()), (4001, "session ended"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "closed after {:?}", started.elapsed());
+    b.stop().await;
+    a.stop().await;
+}

@@ -8,7 +8,7 @@
 
 use crate::http::auth::{bearer, ApiUser};
 use crate::http::{cookies, AppState, Problem};
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -123,6 +123,8 @@ struct ClientFrame {
 async fn connection(socket: WebSocket, app: App, who: Authenticated, after: Option<i64>) -> Result<(), axum::Error> {
     use futures::{SinkExt, StreamExt};
     let (mut sink, mut stream) = socket.split();
+    // Watch for the end of this connection's session from before it subscribes, so none is missed.
+    let mut endings = app.session_endings();
     let (mut sub, missed) = match app.connect_events(&who, after).await {
         Ok(v) => v,
         Err(e) => {
@@ -145,6 +147,20 @@ async fn connection(socket: WebSocket, app: App, who: Authenticated, after: Opti
     ping.tick().await;
     loop {
         tokio::select! {
+            // First, so nothing more is sent once the session has ended.
+            biased;
+            ended = endings.recv() => {
+                let over = match ended {
+                    Ok(id) => id == who.session_id(),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => !app.session_still_open(&who).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => false,
+                };
+                if over {
+                    let close = CloseFrame { code: SESSION_ENDED, reason: "session ended".into() };
+                    let _ = sink.send(Message::Close(Some(close))).await;
+                    return Ok(());
+                }
+            }
             frame = sub.rx.recv() => {
                 let Some(frame) = frame else {
                     // Dropped for falling behind: the client reconnects and resumes.
@@ -190,6 +206,9 @@ async fn connection(socket: WebSocket, app: App, who: Authenticated, after: Opti
         }
     }
 }
+
+/// The close code of a connection whose session ended (sign-out, revocation, password change).
+const SESSION_ENDED: u16 = 4001;
 
 /// Posts one socket may have waiting for their commit at once.
 const POSTS_IN_FLIGHT: usize = 32;
