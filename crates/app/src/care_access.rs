@@ -1,14 +1,12 @@
 //! A therapist's access to one client, resolved once into a value that the
 //! care use cases take: "the client's current therapist" is decided here only.
 
-use crate::intake::{sealing_context, SafetyAnswers, SensitiveIntake};
+use crate::intake::{sealing_context, SensitiveIntake};
 use crate::sessions::Authenticated;
+use crate::IntakeAnswers;
 use crate::{App, AppError, RequestContext};
 use chrono::{DateTime, Utc};
-use rapport_domain::availability::WeeklyWindow;
-use rapport_domain::matching::SeekerKind;
-use rapport_domain::taxonomy::{Approach, Concern, Gender, Modality};
-use rapport_domain::{AccountId, AuditAction, Jurisdiction, Language, Role, TimeZone};
+use rapport_domain::{AccountId, AuditAction, Role};
 use rapport_store::CareTeam;
 
 /// Proof that the caller is the current therapist of `client`. Only
@@ -36,21 +34,8 @@ impl CareAccess {
 pub struct SharedIntake {
     pub client_id: AccountId,
     pub client_name: String,
-    pub kind: SeekerKind,
-    pub jurisdiction: Jurisdiction,
-    pub languages: Vec<Language>,
-    pub concerns: Vec<Concern>,
-    /// In their own words.
-    pub note: String,
-    /// What they would like to be different.
-    pub goals: String,
-    pub modalities: Vec<Modality>,
-    pub approaches: Vec<Approach>,
-    pub therapist_gender: Option<Gender>,
-    pub time_zone: TimeZone,
-    pub time_windows: Vec<WeeklyWindow>,
-    /// The client's own private safety answers; only ever shown to their therapist.
-    pub safety: SafetyAnswers,
+    /// Their answers, including their own private safety answers (only ever shown to their therapist).
+    pub answers: IntakeAnswers,
     pub submitted_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -130,23 +115,13 @@ impl App {
             serde_json::from_slice(&plaintext).map_err(|e| AppError::Internal(format!("intake: {e}")))?;
         self.audit_read(access.therapist, AuditAction::IntakeRead, client, "intake", None, ctx).await?;
         let client_name = self.store.account_by_id(client).await?.display_name.to_string();
+        let (submitted_at, updated_at) = (intake.created_at, intake.updated_at);
         Ok(Some(SharedIntake {
             client_id: client,
             client_name,
-            kind: intake.kind,
-            jurisdiction: intake.jurisdiction,
-            languages: intake.languages,
-            concerns: sensitive.concerns,
-            note: sensitive.note,
-            goals: sensitive.goals,
-            modalities: intake.modalities,
-            approaches: intake.approaches,
-            therapist_gender: intake.therapist_gender,
-            time_zone: intake.time_zone,
-            time_windows: intake.time_windows,
-            safety: sensitive.safety,
-            submitted_at: intake.created_at,
-            updated_at: intake.updated_at,
+            answers: IntakeAnswers::from_stored(intake, sensitive),
+            submitted_at,
+            updated_at,
         }))
     }
 }

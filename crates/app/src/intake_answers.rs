@@ -1,12 +1,13 @@
 //! A person's own intake answers, to fill the form again when they change them.
 
-use crate::intake::{SafetyAnswers, PRIVACY_NOTICE_VERSION};
+use crate::intake::{SafetyAnswers, SensitiveIntake, PRIVACY_NOTICE_VERSION};
 use crate::sessions::Authenticated;
 use crate::{App, AppError};
 use rapport_domain::availability::WeeklyWindow;
 use rapport_domain::matching::SeekerKind;
 use rapport_domain::taxonomy::{Approach, Concern, Gender, Modality};
 use rapport_domain::{Action, Jurisdiction, Language, TimeZone};
+use rapport_store::Intake;
 
 /// Everything the caller answered at intake, the sealed answers opened.
 #[derive(Debug, Clone)]
@@ -36,7 +37,14 @@ impl App {
     pub async fn my_intake_answers(&self, who: &Authenticated) -> Result<Option<IntakeAnswers>, AppError> {
         who.authorize(Action::SeekCare)?;
         let Some((intake, sensitive)) = self.read_intake(who).await? else { return Ok(None) };
-        Ok(Some(IntakeAnswers {
+        Ok(Some(IntakeAnswers::from_stored(intake, sensitive)))
+    }
+}
+
+impl IntakeAnswers {
+    /// The answers of a stored intake, its sealed part opened.
+    pub(crate) fn from_stored(intake: Intake, sensitive: SensitiveIntake) -> Self {
+        IntakeAnswers {
             kind: intake.kind,
             jurisdiction: intake.jurisdiction,
             languages: intake.languages,
@@ -50,6 +58,6 @@ impl App {
             time_windows: intake.time_windows,
             safety: sensitive.safety,
             consented_to_current_notice: intake.consent_version == PRIVACY_NOTICE_VERSION,
-        }))
+        }
     }
 }

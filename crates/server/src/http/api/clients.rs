@@ -52,26 +52,27 @@ pub struct SharedIntakeView {
 
 impl From<SharedIntake> for SharedIntakeView {
     fn from(i: SharedIntake) -> Self {
+        let a = i.answers;
         Self {
             client_id: i.client_id.as_uuid(),
             client_name: i.client_name,
-            kind: match i.kind {
+            kind: match a.kind {
                 SeekerKind::Individual => IntakeKind::Individual,
                 SeekerKind::Couple => IntakeKind::Couple,
             },
-            jurisdiction: i.jurisdiction.to_string(),
-            languages: i.languages.iter().map(|l| l.code().to_owned()).collect(),
-            concerns: i.concerns,
-            note: i.note,
-            goals: i.goals,
-            modalities: i.modalities,
-            approaches: i.approaches,
-            therapist_gender: i.therapist_gender,
-            time_zone: i.time_zone.name().to_owned(),
-            time_windows: i.time_windows.iter().map(WindowDto::from).collect(),
+            jurisdiction: a.jurisdiction.to_string(),
+            languages: a.languages.iter().map(|l| l.code().to_owned()).collect(),
+            concerns: a.concerns,
+            note: a.note,
+            goals: a.goals,
+            modalities: a.modalities,
+            approaches: a.approaches,
+            therapist_gender: a.therapist_gender,
+            time_zone: a.time_zone.name().to_owned(),
+            time_windows: a.time_windows.iter().map(WindowDto::from).collect(),
             safety: SharedSafety {
-                immediate_risk: i.safety.immediate_risk,
-                relationship_safety: i.safety.relationship_safety,
+                immediate_risk: a.safety.immediate_risk,
+                relationship_safety: a.safety.relationship_safety,
             },
             submitted_at: i.submitted_at,
             updated_at: i.updated_at,

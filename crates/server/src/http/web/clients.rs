@@ -48,27 +48,28 @@ fn words(items: Vec<&'static str>) -> String {
 }
 
 fn summary(i: SharedIntake, viewer_tz: rapport_domain::TimeZone) -> IntakeSummary {
+    let a = i.answers;
     IntakeSummary {
-        kind: match i.kind {
+        kind: match a.kind {
             SeekerKind::Individual => "On their own",
             SeekerKind::Couple => "As a couple",
         },
-        place: i.jurisdiction.name(),
-        languages: i.languages.iter().map(|l| l.name()).collect::<Vec<_>>().join(", "),
-        concerns: i.concerns.iter().map(|c| c.label()).collect(),
-        note: i.note,
-        goals: i.goals,
-        modalities: words(i.modalities.iter().map(|m| m.label()).collect()),
-        approaches: words(i.approaches.iter().map(|a| a.label()).collect()),
-        gender: i.therapist_gender.map_or_else(|| "No preference".to_owned(), |g| g.label().to_owned()),
-        windows: i
+        place: a.jurisdiction.name(),
+        languages: a.languages.iter().map(|l| l.name()).collect::<Vec<_>>().join(", "),
+        concerns: a.concerns.iter().map(|c| c.label()).collect(),
+        note: a.note,
+        goals: a.goals,
+        modalities: words(a.modalities.iter().map(|m| m.label()).collect()),
+        approaches: words(a.approaches.iter().map(|x| x.label()).collect()),
+        gender: a.therapist_gender.map_or_else(|| "No preference".to_owned(), |g| g.label().to_owned()),
+        windows: a
             .time_windows
             .iter()
             .map(|w| format!("{} {}–{}", weekday_name(weekday_id(w.weekday)), w.start_text(), w.end_text()))
             .collect(),
-        time_zone: i.time_zone.name().to_owned(),
-        immediate_risk: i.safety.immediate_risk,
-        relationship_safety: i.safety.relationship_safety,
+        time_zone: a.time_zone.name().to_owned(),
+        immediate_risk: a.safety.immediate_risk,
+        relationship_safety: a.safety.relationship_safety,
         updated: viewer_tz.format(i.updated_at),
     }
 }
