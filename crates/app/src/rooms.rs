@@ -7,7 +7,9 @@ use crate::sessions::Authenticated;
 use crate::{App, AppError, RequestContext};
 use chrono::{DateTime, Utc};
 use rapport_domain::couple::ConfidentialityPolicy;
-use rapport_domain::room::{reply_due_by, safe_file_name, sniff_attachment, AttachmentKind, MessageBody, RoomKind};
+use rapport_domain::room::{
+    attachment_file_name, reply_due_by, sniff_attachment, AttachmentKind, MessageBody, RoomKind,
+};
 use rapport_domain::{AccountId, AuditAction, AuditEventId, CoupleId, FieldErrors, MessageId, Role, RoomId};
 use rapport_store::{
     AttachmentMeta, AuditEvent, NewMessage, NewRoomEvent, Room, RoomWrite, Sealed, StoreError, StoredMessage,
@@ -783,7 +785,7 @@ impl App {
                 let meta = AttachmentMeta {
                     kind,
                     content_type: content_type.to_owned(),
-                    file_name: safe_file_name(&upload.file_name, fallback),
+                    file_name: attachment_file_name(&upload.file_name, fallback, content_type),
                     size: upload.bytes.len() as u64,
                 };
                 (Some(meta), Some(vault.seal(&upload.bytes, &attachment_context(id))?))

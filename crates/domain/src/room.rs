@@ -201,6 +201,36 @@ pub fn safe_file_name(name: &str, fallback: &str) -> String {
     }
 }
 
+/// The file name an attachment is offered under: [`safe_file_name`], ending in an
+/// extension of the type its bytes were found to be (`photo.gif` for a GIF sent as
+/// `photo.html`), so a download never opens as something else.
+pub fn attachment_file_name(name: &str, fallback: &str, content_type: &str) -> String {
+    let extensions: &[&str] = match content_type {
+        "image/png" => &["png"],
+        "image/jpeg" => &["jpg", "jpeg"],
+        "image/webp" => &["webp"],
+        "image/gif" => &["gif"],
+        "application/pdf" => &["pdf"],
+        "audio/webm" | "video/webm" => &["webm"],
+        "audio/ogg" => &["ogg", "oga", "opus"],
+        "audio/mp4" => &["m4a", "mp4"],
+        "video/mp4" => &["mp4", "m4v"],
+        "audio/mpeg" => &["mp3"],
+        "audio/wav" => &["wav"],
+        _ => &[],
+    };
+    let safe = safe_file_name(name, fallback);
+    let (stem, extension) = match safe.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext.to_ascii_lowercase())),
+        _ => (safe.as_str(), None),
+    };
+    match (extension, extensions.first()) {
+        (Some(ext), _) if extensions.contains(&ext.as_str()) => safe.clone(),
+        (_, Some(canonical)) => format!("{stem}.{canonical}"),
+        (_, None) => safe.clone(),
+    }
+}
+
 /// When the day's work ends, for reply expectations.
 pub const END_OF_WORKING_DAY: NaiveTime = match NaiveTime::from_hms_opt(17, 0, 0) {
     Some(t) => t,
@@ -236,6 +266,16 @@ pub fn reply_due_by(sent: DateTime<Utc>, zone: TimeZone, working_days: u32) -> D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn downloads_end_in_the_type_that_was_found() {
+        assert_eq!(attachment_file_name("photo.html", "picture", "image/gif"), "photo.gif");
+        assert_eq!(attachment_file_name("walk.JPEG", "picture", "image/jpeg"), "walk.JPEG");
+        assert_eq!(attachment_file_name("notes", "document.pdf", "application/pdf"), "notes.pdf");
+        assert_eq!(attachment_file_name("", "voice-message", "audio/webm"), "voice-message.webm");
+        assert_eq!(attachment_file_name("report.pdf.exe", "document.pdf", "application/pdf"), "report.pdf.pdf");
+        assert_eq!(attachment_file_name("clip.mp4", "video-message", "video/mp4"), "clip.mp4");
+    }
     use chrono::TimeZone as _;
 
     #[test]

@@ -204,3 +204,15 @@ async fn only_members_can_send_or_fetch_attachments() {
     assert_eq!(page[0]["attachment"], Value::Null, "a deleted message keeps no attachment");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_download_is_named_for_the_type_that_was_found() {
+    let server = TestServer::spawn().await;
+    let Individual { client, therapist, room, .. } = individual(&server).await;
+    let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x00\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;".to_vec();
+    let response = attach(&server, &client, &room, &[Part::file("photo.html", "text/html", gif.clone())]).await;
+    let message = json_with_status(response, StatusCode::CREATED).await;
+    assert_eq!(s(&message["attachment"], "file_name"), "photo.gif");
+    check_download(&server, &therapist, &message, &gif, "image/gif").await;
+    server.stop().await;
+}
