@@ -94,8 +94,20 @@ pub async fn open_app(data: &DataArgs, app_config: AppConfig) -> anyhow::Result<
 
 fn prepare_data_dir(dir: &PathBuf, required: bool) -> anyhow::Result<()> {
     if required || dir.exists() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("could not create the data directory {}", dir.display()))?;
+        create_private_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Creates the data directory if missing, private to the service user (0700).
+fn create_private_dir(dir: &PathBuf) -> anyhow::Result<()> {
+    let existed = dir.exists();
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create the data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    if !existed {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("could not make {} private", dir.display()))?;
     }
     Ok(())
 }
@@ -134,8 +146,7 @@ impl Application {
         let default_db = settings.database_url.expose().starts_with("sqlite://")
             && settings.database_url.expose().ends_with("/rapport.db");
         prepare_data_dir(&settings.data_dir, default_db)?;
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("could not create the data directory {}", settings.data_dir.display()))?;
+        create_private_dir(&settings.data_dir)?;
         let vault = match &settings.master_key {
             Some(key) => Vault::from_base64(key.expose()).context("RAPPORT_MASTER_KEY is not valid")?,
             None => Vault::load_or_create(&settings.data_dir.join("master.key"))?,

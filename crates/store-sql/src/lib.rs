@@ -80,6 +80,8 @@ pub enum OpenError {
     MissingSqliteFile(PathBuf),
     #[error("the directory for the database does not exist: {0}")]
     MissingDirectory(PathBuf),
+    #[error("could not create the database file {0}")]
+    CreateFile(PathBuf, #[source] std::io::Error),
     #[error("could not connect to the database")]
     Connect(#[source] sqlx::Error),
     #[error("could not apply database migrations")]

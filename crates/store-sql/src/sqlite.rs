@@ -44,6 +44,7 @@ impl SqliteStore {
                     return Err(OpenError::MissingSqliteFile(path.clone()));
                 }
                 tracing::info!(path = %path.display(), "creating a new SQLite database");
+                create_private_file(path)?;
                 create = true;
             }
             Some(_) => {}
@@ -153,5 +154,22 @@ impl rapport_store::EventFeed for SqliteStore {
     }
     async fn listen_events(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<i64>>> {
         Ok(None)
+    }
+}
+
+/// Creates an empty database file readable and writable by the service user only
+/// (0600); SQLite gives its WAL and shared-memory files the same permissions.
+fn create_private_file(path: &std::path::Path) -> Result<(), OpenError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(OpenError::CreateFile(path.to_path_buf(), e)),
     }
 }

@@ -204,3 +204,24 @@ async fn serve_demo_prints_logins_that_work_and_stops_cleanly_on_sigterm() {
     assert!(status.success(), "exit status after SIGTERM: {status}");
     assert!(client.get(format!("{base}/healthz")).send().await.is_err(), "nothing is listening any more");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_database_are_private_to_the_service_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data_dir = parent.path().join("rapport-data");
+    let database: rapport::config::DatabaseUrl =
+        format!("sqlite://{}", data_dir.join("rapport.db").display()).parse().unwrap();
+    let settings = rapport::startup::Settings::for_database(database, data_dir.clone());
+    let application = rapport::startup::Application::build(settings).await.expect("build");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data_dir), 0o700, "the data directory");
+    assert_eq!(mode(&data_dir.join("rapport.db")), 0o600, "the database");
+    let wal = data_dir.join("rapport.db-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600, "the write-ahead log");
+    }
+    assert_eq!(mode(&data_dir.join("master.key")), 0o600, "the master key");
+    application.app().close().await;
+}
