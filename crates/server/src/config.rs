@@ -109,6 +109,10 @@ pub struct ServeArgs {
     /// Served behind a TLS-terminating proxy: mark cookies Secure, send HSTS, trust X-Forwarded-For.
     #[arg(long, env = "RAPPORT_TLS_PROXY")]
     pub tls_proxy: bool,
+    /// With --tls-proxy: how many proxies append to X-Forwarded-For; the client's address is that
+    /// many entries from the right, so a client cannot choose its own.
+    #[arg(long, env = "RAPPORT_TRUSTED_PROXIES", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=10))]
+    pub trusted_proxies: u16,
     /// A session ends after this long without activity (e.g. 30m, 1h, 90s).
     #[arg(long, env = "RAPPORT_SESSION_IDLE_TIMEOUT", value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     pub session_idle_timeout: Duration,

@@ -49,6 +49,7 @@ impl Settings {
             },
             http: HttpConfig {
                 tls_proxy: args.tls_proxy,
+                trusted_proxies: usize::from(args.trusted_proxies),
                 body_limit: args.body_limit,
                 metrics_token: args.metrics_token.clone(),
             },

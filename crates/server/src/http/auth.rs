@@ -14,20 +14,23 @@ use std::net::{IpAddr, SocketAddr};
 /// Where the request came from.
 pub struct ClientContext(pub RequestContext);
 
-fn client_ip(parts: &Parts, trust_proxy: bool) -> Option<IpAddr> {
+fn client_ip(parts: &Parts, trust_proxy: bool, trusted_proxies: usize) -> Option<IpAddr> {
     if trust_proxy {
-        // The proxy appends the address it saw; the last entry is the one we can trust.
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
+        let header = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if let Some(ip) = forwarded_client(header, trusted_proxies) {
+            return Some(ip);
         }
     }
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// The client's address in an `X-Forwarded-For` that `trusted_proxies` proxies appended
+/// to: each appends the address it saw, so the client is that many entries from the
+/// right. Entries further left are whatever the client claimed, and never trusted.
+fn forwarded_client(header: &str, trusted_proxies: usize) -> Option<IpAddr> {
+    let entries: Vec<&str> = header.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+    let at = entries.len().checked_sub(trusted_proxies.max(1))?;
+    entries[at].parse().ok()
 }
 
 impl FromRequestParts<AppState> for ClientContext {
@@ -35,7 +38,7 @@ impl FromRequestParts<AppState> for ClientContext {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         Ok(ClientContext(RequestContext {
-            ip: client_ip(parts, state.http.tls_proxy),
+            ip: client_ip(parts, state.http.tls_proxy, state.http.trusted_proxies),
             user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
         }))
     }
@@ -160,3 +163,19 @@ role_user!(
     TherapistUser,
     rapport_domain::Role::Therapist
 );
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+
+    #[test]
+    fn the_client_is_as_many_entries_from_the_right_as_there_are_proxies() {
+        assert_eq!(forwarded_client("203.0.113.9", 1), "203.0.113.9".parse().ok());
+        assert_eq!(forwarded_client("6.6.6.6, 203.0.113.9", 1), "203.0.113.9".parse().ok());
+        assert_eq!(forwarded_client("6.6.6.6, 203.0.113.9, 10.0.0.2", 2), "203.0.113.9".parse().ok());
+        // Fewer entries than proxies: the request did not come through them all.
+        assert_eq!(forwarded_client("203.0.113.9", 2), None);
+        assert_eq!(forwarded_client("", 1), None);
+        assert_eq!(forwarded_client("not an address", 1), None);
+    }
+}

@@ -30,6 +30,9 @@ use tower_http::trace::TraceLayer;
 pub struct HttpConfig {
     /// Behind a TLS-terminating proxy: Secure cookies, HSTS, trust X-Forwarded-For.
     pub tls_proxy: bool,
+    /// How many proxies in front of Rapport append to X-Forwarded-For: the client's
+    /// address is that many entries from the right; anything further left is the client's own claim.
+    pub trusted_proxies: usize,
     /// Largest accepted request body in bytes.
     pub body_limit: usize,
     /// With a token, `/metrics` is served on the main listener to that bearer only; without, not at all.
@@ -38,7 +41,7 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { tls_proxy: false, body_limit: 1024 * 1024, metrics_token: None }
+        Self { tls_proxy: false, trusted_proxies: 1, body_limit: 1024 * 1024, metrics_token: None }
     }
 }
 

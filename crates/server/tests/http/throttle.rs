@@ -202,3 +202,25 @@ async fn guessing_the_current_password_is_throttled_like_signing_in() {
     sign_in(&server, &kim.email, PASSWORD).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn behind_two_proxies_the_client_cannot_choose_its_own_address() {
+    let server = TestServer::spawn_with(Options {
+        adjust: Box::new(|settings| {
+            settings.http.tls_proxy = true;
+            settings.http.trusted_proxies = 2;
+        }),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let ash = sign_up(&server, "ash@example.org", "Ash").await;
+    // The client wrote 6.6.6.6 itself; the outer proxy saw 198.51.100.7; the inner one saw the outer.
+    let response = request_token(&server, &ash.email, PASSWORD, Some("6.6.6.6, 198.51.100.7, 192.0.2.254")).await;
+    let token: serde_json::Value = response.json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let sessions = authed(&server, reqwest::Method::GET, "/api/v1/me/sessions", &token).send().await.unwrap();
+    let sessions: serde_json::Value = sessions.json().await.unwrap();
+    assert_eq!(sessions["sessions"][0]["ip"], "198.51.100.7", "{sessions}");
+    server.stop().await;
+}
