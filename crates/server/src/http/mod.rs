@@ -7,6 +7,7 @@ mod auth;
 mod cookies;
 mod csrf;
 mod json;
+mod limits;
 mod metrics;
 mod problem;
 mod security;
@@ -68,6 +69,7 @@ pub fn router(app: App, http: HttpConfig, metrics: Arc<Metrics>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(http.body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::refuse_oversized))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             // The matched route, never the raw URI: paths and queries can hold tokens.

@@ -303,3 +303,39 @@ async fn nul_and_invisible_text_is_refused_alike(backend: Backend) {
 on_both_backends! {
     nul_and_invisible_text_is_refused_alike => nul_and_invisible_text_on_sqlite, nul_and_invisible_text_on_postgres;
 }
+
+/// Sends only the head of a request declaring `length` body bytes, and returns the
+/// status line and the head of the answer (which must come without the body).
+async fn declare_only(server: &TestServer, method_path: &str, content_type: &str, length: u64) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "{method_path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("the server answered without waiting for the body")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn a_body_declared_too_large_is_refused_before_it_is_read() {
+    let server = TestServer::spawn().await;
+    let answer = declare_only(&server, "POST /api/v1/accounts", "application/json", 50 * 1024 * 1024).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("content-type: application/problem+json"), "{answer}");
+    // Attachments have their own, larger limit; over it, the same answer.
+    let answer =
+        declare_only(&server, "POST /api/v1/rooms/x/attachments", "multipart/form-data; boundary=b", 80 * 1024 * 1024)
+            .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // A web form gets a page.
+    let answer = declare_only(&server, "POST /sign-in", "application/x-www-form-urlencoded", 5 * 1024 * 1024).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("content-type: text/html"), "{answer}");
+    server.stop().await;
+}
