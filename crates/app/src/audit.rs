@@ -99,6 +99,7 @@ impl App {
         let events = self.store.audit_for_subject(me, before, limit.clamp(1, 200)).await?;
         let mut names: HashMap<AccountId, String> = HashMap::new();
         let mut seen_reads: HashSet<(AccountId, AuditAction, Option<String>, DateTime<Utc>)> = HashSet::new();
+        let mut room_kinds: HashMap<RoomId, Option<RoomKind>> = HashMap::new();
         let mut entries = Vec::with_capacity(events.len());
         for mut event in events {
             if is_read(event.action) {
@@ -123,7 +124,7 @@ impl App {
                     }
                 }),
             };
-            let description = self.describe_for_subject(&event, actor_name.as_deref()).await?;
+            let description = self.describe_for_subject(&event, actor_name.as_deref(), &mut room_kinds).await?;
             entries.push(AuditEntry { event, actor_name, description });
         }
         Ok(entries)
@@ -147,7 +148,12 @@ impl App {
     }
 
     /// Plain words for what someone else did with the viewer's data; the action's own words otherwise.
-    async fn describe_for_subject(&self, event: &AuditEvent, actor: Option<&str>) -> Result<String, AppError> {
+    async fn describe_for_subject(
+        &self,
+        event: &AuditEvent,
+        actor: Option<&str>,
+        room_kinds: &mut HashMap<RoomId, Option<RoomKind>>,
+    ) -> Result<String, AppError> {
         let (Some(actor), true) = (actor.filter(|a| *a != "You"), is_read(event.action)) else {
             return Ok(event.action.describe().to_owned());
         };
@@ -155,16 +161,25 @@ impl App {
             AuditAction::IntakeRead => format!("{actor} read your intake answers"),
             AuditAction::AttachmentRead => format!("{actor} opened a file you sent"),
             _ => {
-                let place = match event.record_id.as_deref().and_then(|r| r.parse::<RoomId>().ok()) {
-                    Some(room) => match self.store.room(room).await {
-                        Ok(r) => match r.kind {
-                            RoomKind::Couple => "in the couple room",
-                            RoomKind::PrivateChannel => "in your private channel",
-                            RoomKind::Individual => "in your one-to-one room",
-                        },
-                        Err(StoreError::NotFound) => "in a room",
-                        Err(e) => return Err(e.into()),
+                let kind = match event.record_id.as_deref().and_then(|r| r.parse::<RoomId>().ok()) {
+                    Some(room) => match room_kinds.get(&room) {
+                        Some(kind) => *kind,
+                        None => {
+                            let kind = match self.store.room(room).await {
+                                Ok(r) => Some(r.kind),
+                                Err(StoreError::NotFound) => None,
+                                Err(e) => return Err(e.into()),
+                            };
+                            room_kinds.insert(room, kind);
+                            kind
+                        }
                     },
+                    None => None,
+                };
+                let place = match kind {
+                    Some(RoomKind::Couple) => "in the couple room",
+                    Some(RoomKind::PrivateChannel) => "in your private channel",
+                    Some(RoomKind::Individual) => "in your one-to-one room",
                     None => "in a room",
                 };
                 format!("{actor} read your messages {place}")

@@ -81,13 +81,16 @@ impl App {
             let mut people = vec![team.client_id];
             if let Some(couple) = team.couple_id {
                 let couple = self.store.couple(couple).await?;
-                people.extend([couple.partner_a, couple.partner_b].into_iter().filter(|p| *p != team.client_id));
+                // The other partner is in this care once they agreed to it (and while still linked).
+                if self.couple_care(&couple).await?.is_some_and(|agreed| agreed.id == team.id) {
+                    for partner in [couple.partner_a, couple.partner_b].into_iter().filter(|p| *p != team.client_id) {
+                        if self.store.couple_of(partner).await?.is_some_and(|c| c.id == couple.id) {
+                            people.push(partner);
+                        }
+                    }
+                }
             }
             for person in people {
-                // A partner who has left the couple is no longer in this care.
-                if person != team.client_id && self.care_access(who, person).await.is_err() {
-                    continue;
-                }
                 let name = self.store.account_by_id(person).await?.display_name.to_string();
                 out.push((team.clone(), person, name));
             }

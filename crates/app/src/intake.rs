@@ -73,6 +73,8 @@ pub struct ChosenCare {
 pub struct MatchesOutcome {
     pub matches: Vec<Match>,
     pub hints: Vec<NoMatchHint>,
+    /// What choosing would start: couples work (a proposal to the partner) or individual care.
+    pub kind: SeekerKind,
 }
 
 /// Approved therapists as matching candidates, kept briefly so that a
@@ -294,7 +296,7 @@ impl App {
         let candidates = self.cached_candidates(day.today, false).await?;
         let matches = find_matches(&seeker, &candidates, day, SHOWN);
         let hints = if matches.is_empty() { explain_no_match(&seeker, &candidates, day) } else { Vec::new() };
-        Ok(Some(MatchesOutcome { matches, hints }))
+        Ok(Some(MatchesOutcome { matches, hints, kind: seeker.kind }))
     }
 
     /// What the caller is looking for, from their intake (and their partner's, for a couple).

@@ -11,6 +11,10 @@ use axum::response::{IntoResponse, Response};
 
 /// Headroom over a file's own limit for the rest of a multipart form.
 const FORM_HEADROOM: usize = 64 * 1024;
+/// The largest body of an attachment upload (API or web form).
+pub const ATTACHMENT_BODY_LIMIT: usize = rapport_domain::room::MAX_ATTACHMENT_BYTES + FORM_HEADROOM;
+/// The largest body of a therapist's photo upload.
+pub const PHOTO_BODY_LIMIT: usize = rapport_app::MAX_PHOTO_BYTES + FORM_HEADROOM;
 
 /// The largest body a route accepts: files for attachments and photos, the
 /// configured limit for everything else.
@@ -18,9 +22,9 @@ pub fn body_limit_for(path: &str, default: usize) -> usize {
     let attachments =
         (path.starts_with("/rooms/") || path.starts_with("/api/v1/rooms/")) && path.ends_with("/attachments");
     if attachments {
-        rapport_domain::room::MAX_ATTACHMENT_BYTES + FORM_HEADROOM
+        ATTACHMENT_BODY_LIMIT
     } else if path == "/therapist/photo" || path == "/api/v1/therapists/application/photo" {
-        rapport_app::MAX_PHOTO_BYTES + FORM_HEADROOM
+        PHOTO_BODY_LIMIT
     } else {
         default
     }

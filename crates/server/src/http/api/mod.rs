@@ -105,7 +105,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(rooms::post_attachment))
-                .layer(axum::extract::DefaultBodyLimit::max(rapport_domain::room::MAX_ATTACHMENT_BYTES + 64 * 1024)),
+                .layer(axum::extract::DefaultBodyLimit::max(super::limits::ATTACHMENT_BODY_LIMIT)),
         )
         .routes(routes!(openapi_json))
 }

@@ -130,13 +130,9 @@ async fn matches_page(
     already_shown: &[AccountId],
 ) -> Result<MatchesPage, AppError> {
     let current = state.app.my_therapist(&user.auth).await?.map(|(_, name)| name);
-    let couple_work = state
-        .app
-        .my_intake_answers(&user.auth)
-        .await?
-        .is_some_and(|a| a.kind == rapport_domain::matching::SeekerKind::Couple);
-    let partner = if couple_work { state.app.my_partner_name(&user.auth).await? } else { None };
     let outcome = state.app.my_other_matches(&user.auth, ctx, already_shown).await?;
+    let couple_work = outcome.as_ref().is_some_and(|o| o.kind == rapport_domain::matching::SeekerKind::Couple);
+    let partner = if couple_work { state.app.my_partner_name(&user.auth).await? } else { None };
     let (intake_done, matches, hints) = match outcome {
         None => (false, Vec::new(), Vec::new()),
         Some(o) => {

@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
         // Photos may be larger than other forms; the use case enforces 2 MiB.
         .route(
             "/therapist/photo",
-            post(photo::upload).layer(axum::extract::DefaultBodyLimit::max(rapport_app::MAX_PHOTO_BYTES + 64 * 1024)),
+            post(photo::upload).layer(axum::extract::DefaultBodyLimit::max(super::limits::PHOTO_BODY_LIMIT)),
         )
         .route("/therapists/{id}/photo", get(photo::show))
         .route("/notices/{id}/dismiss", post(pages::dismiss_notice))
@@ -78,7 +78,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/rooms/{room}/attachments",
             post(rooms::post_attachment)
-                .layer(axum::extract::DefaultBodyLimit::max(rapport_domain::room::MAX_ATTACHMENT_BYTES + 64 * 1024)),
+                .layer(axum::extract::DefaultBodyLimit::max(super::limits::ATTACHMENT_BODY_LIMIT)),
         )
         .route("/rooms/{room}/attachments/{message}", get(rooms::attachment))
         .route("/rooms/{room}/messages/{message}/edit", get(rooms::edit_page).post(rooms::edit))
